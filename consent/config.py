@@ -1,0 +1,143 @@
+"""Configuration defaults.
+
+Every key starts with ``CONSENT_`` and is applied with ``app.config.setdefault``
+so a host application's own values always win and its other keys are never
+touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
+
+from flask import current_app, g, request
+from flask.sansio.app import App
+
+from .cookie import ChoiceCodec
+from .errors import ConfigurationError
+from .i18n import Catalogs, LocaleInfo, LocaleSelector
+from .policy import Policy
+
+#: Where each app keeps its resolved settings, in ``app.extensions``.
+EXTENSION_KEY = "consent"
+
+DEFAULTS: dict[str, Any] = {
+    #: Optional categories the visitor is asked about. A mapping of id to
+    #: options (``label``, ``description``, ``cookies``) or a list of ids.
+    #: ``necessary`` is always on and must not be listed.
+    "CONSENT_CATEGORIES": {
+        "analytics": {"cookies": ["_ga", "_ga_*", "_gid", "_gat*", "_pk_*"]},
+    },
+    #: Policy revision. Bump it to ask every visitor again.
+    "CONSENT_REVISION": "1",
+    #: How long a choice (accept *or* decline) is kept before asking again.
+    #: Seconds or a ``timedelta``; about six months, as CNIL recommends.
+    "CONSENT_MAX_AGE": timedelta(days=180),
+    #: Name of the cookie that stores the signed choice.
+    "CONSENT_COOKIE_NAME": "consent",
+    #: ``Domain`` of the choice cookie; ``None`` keeps it host-only.
+    "CONSENT_COOKIE_DOMAIN": None,
+    #: ``Secure`` flag: ``None`` sets it whenever the request is https.
+    "CONSENT_COOKIE_SECURE": None,
+    #: ``SameSite`` attribute of the choice cookie.
+    "CONSENT_COOKIE_SAMESITE": "Lax",
+    #: Where the banner's "privacy policy" link points.
+    "CONSENT_PRIVACY_URL": "/privacy",
+    #: Mount point of the consent blueprint.
+    "CONSENT_URL_PREFIX": "/consent",
+    #: Locale used when nothing the visitor accepts is offered.
+    "CONSENT_DEFAULT_LOCALE": "en",
+    #: Restrict the offered locales (e.g. ``["de", "en"]``); ``None`` offers
+    #: every shipped catalog.
+    "CONSENT_LOCALES": None,
+    #: Extra directories holding ``<locale>/LC_MESSAGES/consent.po`` files
+    #: whose entries override the shipped ones.
+    "CONSENT_TRANSLATION_DIRS": [],
+    #: Show the small floating "Cookie settings" button after a choice.
+    #: Turn it off when the site uses ``consent_settings_link()`` instead.
+    "CONSENT_SETTINGS_BUTTON": True,
+    #: Origins besides the request's own that may post a choice, e.g. when a
+    #: proxy rewrites the Host header (``["https://www.example.com"]``).
+    "CONSENT_TRUSTED_ORIGINS": [],
+}
+
+
+def seconds(value: Any) -> int:
+    """``CONSENT_MAX_AGE`` as whole seconds."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(
+            "CONSENT_MAX_AGE must be a positive number of seconds or a timedelta"
+        )
+    return int(value)
+
+
+@dataclass
+class ConsentConfig:
+    """Everything the extension resolved for one app at ``init_app`` time."""
+
+    policy: Policy
+    catalogs: Catalogs
+    max_age: int
+    cookie_name: str
+    cookie_domain: str | None
+    cookie_secure: bool | None
+    cookie_samesite: str | None
+    privacy_url: str
+    settings_button: bool
+    trusted_origins: frozenset[str]
+    locale_selector: LocaleSelector | None
+    _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
+
+    def codec(self) -> ChoiceCodec:
+        """The signer for the app's current keys (read lazily: factories set them late)."""
+        app = current_app
+        secret = app.config.get("SECRET_KEY")
+        if not secret:
+            raise ConfigurationError(
+                "the consent cookie is signed with the app's secret key:"
+                " set app.config['SECRET_KEY'] to a long random value"
+            )
+        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), secret)
+        if self._codec is None or self._codec[0] != keys:
+            self._codec = (keys, ChoiceCodec(keys, self.max_age))
+        return self._codec[1]
+
+    def locale(self) -> LocaleInfo:
+        """The locale of this request, chosen once and kept on ``g``."""
+        cached = g.get("_consent_locale")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        chosen = None
+        selector = self.locale_selector or _flask_babel_selector()
+        if selector is not None:
+            chosen = self.catalogs.match(selector())
+        if chosen is None:
+            chosen = self.catalogs.negotiate(request.accept_languages)
+        info = LocaleInfo(chosen)
+        g._consent_locale = info
+        return info
+
+
+def _flask_babel_selector() -> LocaleSelector | None:
+    """Flask-Babel's current locale, when the host app uses it."""
+    if "babel" not in current_app.extensions:
+        return None
+    try:
+        from flask_babel import get_locale  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return cast(LocaleSelector, get_locale)
+
+
+def get_config(app: App) -> ConsentConfig:
+    """The consent settings of ``app``; a clear error when it was never set up."""
+    try:
+        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise ConfigurationError(
+            "the consent extension is not set up on this app: call Consent(app) or"
+            " consent.init_app(app)"
+        ) from None

@@ -1,0 +1,118 @@
+"""The signed choice cookie: encode, verify, write and expire.
+
+The cookie is the visitor's copy of their choice and the only state a request
+reads, so any number of workers can serve the same visitor. It is signed with
+the app's ``SECRET_KEY`` (and ``SECRET_KEY_FALLBACKS`` for rotation) under a
+salt of its own, so no other signed value of the app can pass for a choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+logger = logging.getLogger("consent")
+
+#: Salt that separates consent signatures from every other signed value.
+SALT = "consent.choice"
+#: Payload format version, written as ``v``.
+FORMAT = 1
+#: Browsers drop cookies over 4096 bytes; anything longer is not ours.
+MAX_COOKIE_LENGTH = 4096
+
+_CONSENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
+
+
+def new_consent_id() -> str:
+    """A random, pseudonymous id the visitor can quote (16 URL-safe characters)."""
+    return secrets.token_urlsafe(12)
+
+
+@dataclass(frozen=True)
+class StoredChoice:
+    """What a verified cookie says."""
+
+    revision: str
+    consent_id: str
+    choices: Mapping[str, bool]
+    decided_at: datetime
+
+
+class ChoiceCodec:
+    """Signs and verifies choice cookies for one set of secret keys."""
+
+    def __init__(self, secret_keys: Iterable[str | bytes], max_age: int) -> None:
+        # itsdangerous signs with the last key and accepts all of them.
+        keys: Any = list(secret_keys)
+        self._serializer = URLSafeTimedSerializer(
+            keys,
+            salt=SALT,
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
+        self.max_age = max_age
+
+    def sign(
+        self, revision: str, consent_id: str, choices: Mapping[str, bool]
+    ) -> tuple[str, StoredChoice]:
+        """The cookie value for a new choice, and that choice as it will read back."""
+        payload = {
+            "v": FORMAT,
+            "r": revision,
+            "id": consent_id,
+            "c": {cid: int(bool(allowed)) for cid, allowed in choices.items()},
+        }
+        value = self._serializer.dumps(payload)
+        # Reading it back gives the exact timestamp the signer embedded.
+        stored = self.loads(value)
+        if stored is None:  # pragma: no cover - would mean a broken signer
+            raise RuntimeError("a freshly signed consent cookie did not verify")
+        return value, stored
+
+    def loads(self, value: str | None) -> StoredChoice | None:
+        """Verify a cookie value; anything not exactly ours is ``None``.
+
+        A bad cookie is an everyday event (a rotated key, a truncated header, a
+        curious visitor), not an error, so it is logged at DEBUG only.
+        """
+        if not value:
+            return None
+        if len(value) > MAX_COOKIE_LENGTH:
+            logger.debug("consent cookie ignored: %d characters", len(value))
+            return None
+        try:
+            payload, signed_at = self._serializer.loads(
+                value, max_age=self.max_age, return_timestamp=True
+            )
+        except (BadData, ValueError, TypeError, OverflowError) as exc:
+            logger.debug("consent cookie ignored: %s", type(exc).__name__)
+            return None
+        choice = _parse_payload(payload, signed_at)
+        if choice is None:
+            logger.debug("consent cookie ignored: unexpected payload")
+        return choice
+
+
+def _parse_payload(payload: Any, signed_at: datetime) -> StoredChoice | None:
+    if not isinstance(payload, dict) or payload.get("v") != FORMAT:
+        return None
+    revision, consent_id, raw = payload.get("r"), payload.get("id"), payload.get("c")
+    if not isinstance(revision, str) or not isinstance(consent_id, str):
+        return None
+    if not _CONSENT_ID_RE.match(consent_id) or not isinstance(raw, dict):
+        return None
+    choices: dict[str, bool] = {}
+    for cid, allowed in raw.items():
+        if not isinstance(cid, str) or allowed not in (0, 1) or isinstance(allowed, float):
+            return None
+        choices[cid] = allowed == 1
+    if signed_at.tzinfo is None:
+        signed_at = signed_at.replace(tzinfo=UTC)
+    return StoredChoice(revision, consent_id, choices, signed_at)

@@ -1,0 +1,84 @@
+"""The :class:`Consent` extension object."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, Response
+
+from . import helpers
+from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, seconds
+from .errors import ConfigurationError
+from .i18n import Catalogs, LocaleSelector
+from .policy import build_policy
+from .state import current_consent, state_was_read
+from .views import blueprint
+
+
+class Consent:
+    """Cookie consent for a Flask app.
+
+    ``Consent(app)`` or, with an app factory, ``consent = Consent()`` and
+    later ``consent.init_app(app)``. Nothing app-specific is kept on this
+    object, so one instance can serve several apps.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, locale_selector: LocaleSelector | None = None
+    ) -> None:
+        self.locale_selector = locale_selector
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, *, locale_selector: LocaleSelector | None = None) -> None:
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+        cfg = app.config
+        policy = build_policy(cfg["CONSENT_CATEGORIES"], cfg["CONSENT_REVISION"])
+        try:
+            catalogs = Catalogs(
+                cfg["CONSENT_LOCALES"],
+                cfg["CONSENT_DEFAULT_LOCALE"],
+                _sequence(cfg["CONSENT_TRANSLATION_DIRS"], "CONSENT_TRANSLATION_DIRS"),
+            )
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        app.extensions[EXTENSION_KEY] = ConsentConfig(
+            policy=policy,
+            catalogs=catalogs,
+            max_age=seconds(cfg["CONSENT_MAX_AGE"]),
+            cookie_name=str(cfg["CONSENT_COOKIE_NAME"]),
+            cookie_domain=cfg["CONSENT_COOKIE_DOMAIN"],
+            cookie_secure=cfg["CONSENT_COOKIE_SECURE"],
+            cookie_samesite=cfg["CONSENT_COOKIE_SAMESITE"],
+            privacy_url=str(cfg["CONSENT_PRIVACY_URL"]),
+            settings_button=bool(cfg["CONSENT_SETTINGS_BUTTON"]),
+            trusted_origins=frozenset(
+                o.rstrip("/").lower()
+                for o in _sequence(cfg["CONSENT_TRUSTED_ORIGINS"], "CONSENT_TRUSTED_ORIGINS")
+            ),
+            locale_selector=locale_selector or self.locale_selector,
+        )
+        app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
+        app.jinja_env.globals.update(
+            consent_banner=helpers.consent_banner,
+            consent_script=helpers.consent_script,
+            consent_settings_link=helpers.consent_settings_link,
+            current_consent=current_consent,
+            consent_locale=helpers.get_locale,
+        )
+        app.after_request(_vary_on_cookie)
+
+
+def _sequence(value: Any, name: str) -> Sequence[Any]:
+    if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
+        raise ConfigurationError(f"{name} must be a list")
+    return list(value)
+
+
+def _vary_on_cookie(response: Response) -> Response:
+    """A page that looked at the choice differs per visitor: tell caches."""
+    if state_was_read():
+        response.vary.add("Cookie")
+    return response

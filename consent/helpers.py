@@ -1,0 +1,220 @@
+"""Jinja globals (also callable from Python) that put consent into pages.
+
+Every value that reaches HTML is escaped; each helper returns ``Markup``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from functools import cache
+from gettext import NullTranslations
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_timedelta
+from flask import current_app, request, url_for
+from markupsafe import Markup, escape
+
+from .config import ConsentConfig, get_config
+from .i18n import LocaleInfo
+from .policy import Category, Text
+from .state import ConsentState, get_consent_state
+
+_STATIC_DIR = Path(__file__).parent / "static"
+
+
+def get_locale() -> str:
+    """The locale the banner speaks on this request (``de``, ``pt_BR``, ``zh_Hant``)."""
+    return get_config(current_app).locale().id
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+#: Label and description of the categories that ship translated.
+BUILTIN_TEXTS: Mapping[str, tuple[str, str]] = {
+    "necessary": (
+        N_("Necessary"),
+        N_("Needed for the website to work, for example to remember your cookie choice."),
+    ),
+    "analytics": (
+        N_("Analytics"),
+        N_("Help us understand how visitors use the website, so that we can improve it."),
+    ),
+    "marketing": (
+        N_("Marketing"),
+        N_("Used to show you relevant advertising and to measure how well it works."),
+    ),
+    "preferences": (
+        N_("Preferences"),
+        N_("Remember settings such as your language or region."),
+    ),
+}
+
+INTRO = N_(
+    "We use cookies for analytics to improve our website."
+    " Read our %(privacy_policy)s for more information."
+)
+
+
+@cache
+def _asset_version(filename: str) -> str:
+    """A short content hash, so a changed file gets a new URL and old ones can be cached."""
+    return hashlib.sha256((_STATIC_DIR / filename).read_bytes()).hexdigest()[:10]
+
+
+def asset_url(filename: str) -> str:
+    return url_for("consent.static", filename=filename, v=_asset_version(filename))
+
+
+def current_path() -> str:
+    """The path and query of this request, to come back to after a choice."""
+    path = request.script_root + request.path
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def _pick(text: Text, locale: LocaleInfo, gettext: Callable[[str], str]) -> str:
+    if isinstance(text, str):
+        return gettext(text)
+    for key in (locale.id, locale.id.split("_", 1)[0], "en"):
+        if key in text:
+            return text[key]
+    return next(iter(text.values()), "")
+
+
+def category_texts(
+    category: Category, locale: LocaleInfo, gettext: Callable[[str], str]
+) -> tuple[str, str]:
+    """The localized label and description of a category."""
+    label, description = BUILTIN_TEXTS.get(category.id, ("", ""))
+    return (
+        _pick(category.label, locale, gettext) if category.label else gettext(label),
+        _pick(category.description, locale, gettext)
+        if category.description
+        else (gettext(description) if description else ""),
+    )
+
+
+def intro_sentence(config: ConsentConfig, gettext: Callable[[str], str]) -> Markup:
+    """The banner sentence with its privacy-policy link, escaped piece by piece."""
+    link = Markup('<a href="%s">%s</a>') % (config.privacy_url, gettext("privacy policy"))
+    try:
+        return escape(gettext(INTRO)) % {"privacy_policy": link}
+    except (KeyError, ValueError, TypeError):
+        # A catalog with a broken placeholder must not take the page down.
+        current_app.logger.warning("broken placeholder in the consent intro translation")
+        return escape(INTRO) % {"privacy_policy": link}
+
+
+def make_gettext(translations: NullTranslations) -> Callable[..., str]:
+    """A ``_(message, **variables)`` for templates that never fails on a bad catalog."""
+
+    def gettext(message: str, **variables: Any) -> str:
+        text = translations.gettext(message)
+        if not variables:
+            return text
+        try:
+            return text % variables
+        except (KeyError, ValueError, TypeError):
+            current_app.logger.warning("broken placeholder in translation of %r", message)
+            return message % variables
+
+    return gettext
+
+
+def render_context(
+    state: ConsentState | None = None, next_path: str | None = None
+) -> dict[str, Any]:
+    """What every consent template receives."""
+    config = get_config(current_app)
+    locale = config.locale()
+    translations = config.catalogs.translations(locale.id)
+    state = state or get_consent_state()
+    gettext = make_gettext(translations)
+    return {
+        "_": gettext,
+        "locale": locale,
+        "state": state,
+        "config": config,
+        "next_path": next_path or current_path(),
+        "asset_url": asset_url,
+        "intro": intro_sentence(config, gettext),
+        "categories": [
+            (category, *category_texts(category, locale, gettext))
+            for category in state.policy.categories
+        ],
+        "decided_on": format_date(state.decided_at, format="long", locale=locale.id)
+        if state.decided_at
+        else None,
+        "kept_for": format_timedelta(config.max_age, locale=locale.id),
+    }
+
+
+def render(template: str, **context: Any) -> Markup:
+    """Render one of our templates (compiled once by Jinja's cache)."""
+    html = current_app.jinja_env.get_template(template).render(context)
+    return Markup(html)  # noqa: S704 - autoescaped template output
+
+
+def consent_banner() -> Markup:
+    """The banner (before a choice) or the way back into the settings (after)."""
+    return render("consent/banner.html", **render_context())
+
+
+def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
+    """A link that reopens the settings, for a footer; works without JavaScript."""
+    config = get_config(current_app)
+    gettext = config.catalogs.translations(config.locale().id).gettext
+    href = url_for("consent.preferences", next=current_path())
+    attrs.setdefault("class", "consent-settings-link")
+    return Markup("<a%s>%s</a>") % (
+        html_attrs({"href": href, "data-consent-open": True, **attrs}),
+        label if label is not None else gettext("Cookie settings"),
+    )
+
+
+def html_attrs(attrs: Mapping[str, Any]) -> Markup:
+    """`` name="value"`` pairs; ``True`` is a bare attribute, ``False``/``None`` is left out.
+
+    Python names map to HTML ones: a trailing ``_`` is dropped (``async_``) and
+    other ``_`` become ``-`` (``data_domain`` → ``data-domain``).
+    """
+    out = Markup()
+    for name, value in attrs.items():
+        name = name.rstrip("_").replace("_", "-") if name not in ("class",) else name
+        if not name or any(ch in name for ch in " \"'>/=\t\n\f\r"):
+            raise ValueError(f"invalid HTML attribute name {name!r}")
+        if value is None or value is False:
+            continue
+        out += Markup(" %s") % name if value is True else Markup(' %s="%s"') % (name, value)
+    return out
+
+
+def consent_script(
+    category: str,
+    src: str | None = None,
+    *,
+    caller: Callable[[], str] | None = None,
+    **attrs: Any,
+) -> Markup:
+    """A ``<script>`` that runs only with consent for ``category``.
+
+    Allowed: an ordinary script. Not (yet) allowed: an inert ``text/plain``
+    script that the banner's JavaScript turns into a live one as soon as the
+    visitor allows the category, without a reload.
+    """
+    allowed = get_consent_state().allows(category)
+    body = caller() if caller is not None else ""
+    attrs = {"data-consent": category, **attrs}
+    script_type = attrs.pop("type", None)
+    if allowed:
+        final = {"type": script_type, "src": src, **attrs}
+    else:
+        final = {"type": "text/plain", "data-type": script_type, "data-src": src, **attrs}
+    # The body is the page author's own template block, not visitor input.
+    inline = Markup(body)  # noqa: S704
+    return Markup("<script%s>%s</script>") % (html_attrs(final), inline)

@@ -1,0 +1,117 @@
+"""The visitor's consent for the current request, read once and cached on ``g``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, cast
+
+from flask import current_app, g, request
+from werkzeug.local import LocalProxy
+
+from .config import ConsentConfig, get_config
+from .errors import UnknownCategoryError
+from .policy import NECESSARY, Policy
+
+_G_KEY = "_consent_state"
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """A visitor's choice measured against the current policy.
+
+    Categories the visitor has not been asked about (none at all before a
+    choice, or one added to the policy since) are refused until they answer.
+    """
+
+    policy: Policy
+    choices: Mapping[str, bool] = field(default_factory=dict)
+    consent_id: str | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def decided(self) -> bool:
+        """Whether the visitor answered for every optional category of this revision."""
+        return self.decided_at is not None and all(
+            cid in self.choices for cid in self.policy.optional_ids
+        )
+
+    def allows(self, category: str) -> bool:
+        """Whether scripts and cookies of ``category`` may run.
+
+        An id the policy does not define is a programming error, not a "no":
+        a typo must not silently switch a script off forever.
+        """
+        if category == NECESSARY:
+            return True
+        if self.policy.get(category) is None:
+            known = ", ".join(self.policy.optional_ids) or "none"
+            raise UnknownCategoryError(
+                f"unknown consent category {category!r}; configured optional categories: {known}"
+            )
+        return self.choices.get(category, False)
+
+    @property
+    def categories(self) -> Mapping[str, bool]:
+        """Every category id mapped to whether it is allowed, ``necessary`` first."""
+        return MappingProxyType(
+            {
+                c.id: (not c.optional) or self.choices.get(c.id, False)
+                for c in self.policy.categories
+            }
+        )
+
+    @property
+    def refused(self) -> tuple[str, ...]:
+        return tuple(cid for cid in self.policy.optional_ids if not self.choices.get(cid, False))
+
+    def as_json(self) -> dict[str, Any]:
+        """The state as the browser script and JSON clients receive it."""
+        return {
+            "decided": self.decided,
+            "revision": self.policy.revision,
+            "consent_id": self.consent_id,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "categories": dict(self.categories),
+            "forget": self.policy.cookie_patterns(self.refused),
+        }
+
+
+def load_state(config: ConsentConfig) -> ConsentState:
+    """Read the choice cookie of the current request into a :class:`ConsentState`."""
+    policy = config.policy
+    stored = config.codec().loads(request.cookies.get(config.cookie_name))
+    if stored is None:
+        return ConsentState(policy)
+    if stored.revision != policy.revision:
+        # The old choice no longer counts, but the visitor keeps their id so a
+        # new answer continues the same history.
+        return ConsentState(policy, consent_id=stored.consent_id)
+    known = set(policy.optional_ids)
+    choices = {cid: allowed for cid, allowed in stored.choices.items() if cid in known}
+    return ConsentState(policy, choices, stored.consent_id, stored.decided_at)
+
+
+def get_consent_state() -> ConsentState:
+    """The current request's state, computed on first use and kept on ``g``."""
+    state = g.get(_G_KEY)
+    if state is None:
+        state = load_state(get_config(current_app))
+        setattr(g, _G_KEY, state)
+    return cast(ConsentState, state)
+
+
+def state_was_read() -> bool:
+    """Whether this request looked at the choice (so its response varies on Cookie)."""
+    return g.get(_G_KEY) is not None
+
+
+def replace_state(state: ConsentState) -> None:
+    """Make a just-recorded choice the current one for the rest of the request."""
+    setattr(g, _G_KEY, state)
+
+
+#: The visitor's consent for the current request.
+current_consent: ConsentState = cast(ConsentState, LocalProxy(get_consent_state))

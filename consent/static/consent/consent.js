@@ -1,0 +1,128 @@
+/* flask-consent-banner: optional enhancement of the server-rendered banner.
+   Every control also works as a plain form post without this file. */
+(() => {
+  "use strict";
+  const d = document;
+  const byId = (id) => d.getElementById(id);
+  let dialog, opener;
+
+  // Turn inert text/plain scripts of now-allowed categories into live ones.
+  const activate = (allowed) => {
+    for (const old of d.querySelectorAll('script[type="text/plain"][data-consent]')) {
+      if (!allowed[old.dataset.consent]) continue;
+      const s = d.createElement("script");
+      for (const { name, value } of old.attributes) {
+        if (!/^(type|data-src|data-type|nonce)$/.test(name)) s.setAttribute(name, value);
+      }
+      if (old.dataset.type) s.type = old.dataset.type;
+      if (old.nonce) s.nonce = old.nonce;
+      if (old.dataset.src) {
+        s.src = old.dataset.src;
+        if (!old.hasAttribute("async")) s.async = false; // keep document order
+      } else {
+        s.text = old.text;
+      }
+      old.replaceWith(s);
+    }
+  };
+
+  // Expire cookies the visitor refused, on this host and its parent domains.
+  const forget = (patterns) => {
+    if (!patterns.length) return;
+    const res = patterns.map((p) => new RegExp(
+      "^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$"));
+    const labels = location.hostname.split(".");
+    for (const pair of d.cookie.split(";")) {
+      const name = pair.split("=")[0].trim();
+      if (!name || !res.some((r) => r.test(name))) continue;
+      d.cookie = name + "=; Max-Age=0; Path=/";
+      for (let i = 0; i < labels.length - 1; i++) {
+        d.cookie = name + "=; Max-Age=0; Path=/; Domain=" + labels.slice(i).join(".");
+      }
+    }
+  };
+
+  const apply = (state) => {
+    activate(state.categories);
+    forget(state.forget);
+    if (dialog && dialog.open) dialog.close();
+    const banner = byId("consent-banner");
+    const reopen = byId("consent-reopen");
+    const status = byId("consent-status");
+    if (banner) banner.remove();
+    d.documentElement.style.scrollPaddingBottom = "";
+    if (reopen) reopen.hidden = false;
+    if (status) status.textContent = status.dataset.saved;
+    const target = (opener && opener.isConnected && opener) ||
+      (reopen && reopen.querySelector("button")) || d.querySelector("main,h1");
+    if (target) {
+      if (!target.matches("a,button,input,[tabindex]")) target.tabIndex = -1;
+      target.focus();
+    }
+    d.dispatchEvent(new CustomEvent("consent:change", { detail: state }));
+  };
+
+  const open = async (url) => {
+    url.searchParams.set("partial", "1");
+    let html;
+    try {
+      const r = await fetch(url, { credentials: "same-origin" });
+      if (!r.ok) throw new Error(r.status);
+      html = await r.text();
+    } catch {
+      url.searchParams.delete("partial");
+      location.assign(url);
+      return;
+    }
+    if (!dialog) {
+      dialog = d.createElement("dialog");
+      dialog.className = "consent-dialog";
+      dialog.setAttribute("aria-labelledby", "consent-settings-title");
+      d.body.append(dialog);
+    }
+    dialog.innerHTML = html;
+    dialog.showModal();
+  };
+
+  d.addEventListener("submit", async (e) => {
+    const form = e.target;
+    if (!form.matches("[data-consent-form]")) return;
+    e.preventDefault();
+    const btn = e.submitter;
+    const data = new FormData(form, btn);
+    const url = new URL(btn ? btn.formAction : form.action);
+    if (form.hasAttribute("data-consent-open") || (btn && btn.hasAttribute("data-consent-open"))) {
+      opener = btn || form;
+      url.search = new URLSearchParams(data);
+      return open(url);
+    }
+    try {
+      const r = await fetch(url, {
+        method: "POST",
+        body: new URLSearchParams(data),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!r.ok) throw new Error(r.status);
+      apply(await r.json());
+    } catch {
+      form.action = url;
+      form.submit(); // fall back to the plain form post
+    }
+  });
+
+  d.addEventListener("click", (e) => {
+    const link = e.target.closest("a[data-consent-open]");
+    if (link) {
+      e.preventDefault();
+      opener = link;
+      open(new URL(link.href));
+    } else if (e.target.closest("[data-consent-close]")) {
+      dialog.close();
+    }
+  });
+
+  // Keep focused elements clear of the sticky banner (WCAG 2.4.11).
+  const banner = byId("consent-banner");
+  if (banner) d.documentElement.style.scrollPaddingBottom = banner.offsetHeight + 32 + "px";
+})();

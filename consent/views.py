@@ -1,0 +1,155 @@
+"""The consent blueprint: record a choice, show the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from .config import ConsentConfig, get_config
+from .cookie import new_consent_id
+from .errors import ConsentBadRequest, CrossSiteRequest
+from .helpers import render, render_context
+from .security import cross_site_reason, safe_next
+from .signals import consent_changed
+from .state import ConsentState, get_consent_state, replace_state
+
+#: A visitor cannot pick more categories than a site could sensibly offer.
+MAX_CATEGORY_FIELDS = 64
+
+
+class _Blueprint(Blueprint):
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        # Asset URLs carry a content hash (see helpers.asset_url), so a long
+        # cache is safe and saves returning visitors the download.
+        return 365 * 24 * 3600 if request.args.get("v") else 3600
+
+
+blueprint = _Blueprint(
+    "consent",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+@blueprint.before_request
+def _refuse_cross_site() -> None:
+    if request.method != "POST":
+        return
+    reason = cross_site_reason(request, get_config(current_app).trusted_origins)
+    if reason is not None:
+        raise CrossSiteRequest(f"Consent can only be given on this site: {reason}.")
+
+
+@blueprint.after_request
+def _never_cache(response: Response) -> Response:
+    if request.endpoint != "consent.static":
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
+    return response
+
+
+@blueprint.errorhandler(HTTPException)
+def _error(exc: HTTPException) -> Any:
+    if _wants_json() and exc.code is not None:
+        return jsonify(error=exc.name, reason=exc.description), exc.code
+    return exc
+
+
+def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
+    config = get_config(current_app)
+    old = get_consent_state()
+    consent_id = old.consent_id or new_consent_id()
+    value, stored = config.codec().sign(config.policy.revision, consent_id, choices)
+    new = ConsentState(config.policy, stored.choices, consent_id, stored.decided_at)
+    replace_state(new)
+
+    fallback = request.script_root + "/"
+    target = safe_next(request.form.get("next"), fallback)
+    response = jsonify(new.as_json()) if _wants_json() else redirect(target, 303)
+    _write_cookie(response, config, value)
+    _expire_refused(response, config, new)
+    consent_changed.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        old=old,
+        new=new,
+        action=action,
+        consent_id=consent_id,
+        gpc=False,
+    )
+    return response
+
+
+def _write_cookie(response: BaseResponse, config: ConsentConfig, value: str) -> None:
+    secure = request.is_secure if config.cookie_secure is None else config.cookie_secure
+    response.set_cookie(
+        config.cookie_name,
+        value,
+        max_age=config.max_age,
+        path="/",
+        domain=config.cookie_domain,
+        secure=secure,
+        httponly=True,
+        samesite=config.cookie_samesite,
+    )
+
+
+def _expire_refused(response: BaseResponse, config: ConsentConfig, state: ConsentState) -> None:
+    """Delete, in this same response, the cookies the refused categories own."""
+    refused = [c for c in config.policy.optional if c.id in state.refused]
+    for name in request.cookies:
+        if name != config.cookie_name and any(c.owns_cookie(name) for c in refused):
+            response.delete_cookie(name, path="/")
+            if config.cookie_domain:
+                response.delete_cookie(name, path="/", domain=config.cookie_domain)
+
+
+@blueprint.post("/accept")
+def accept() -> BaseResponse:
+    """Allow every optional category."""
+    policy = get_config(current_app).policy
+    return _record("accept", dict.fromkeys(policy.optional_ids, True))
+
+
+@blueprint.post("/decline")
+def decline() -> BaseResponse:
+    """Refuse every optional category; necessary stays on."""
+    policy = get_config(current_app).policy
+    return _record("decline", dict.fromkeys(policy.optional_ids, False))
+
+
+@blueprint.post("/save")
+def save() -> BaseResponse:
+    """Allow exactly the categories named in the ``category`` form field."""
+    policy = get_config(current_app).policy
+    chosen = request.form.getlist("category")
+    if len(chosen) > MAX_CATEGORY_FIELDS:
+        raise ConsentBadRequest(f"At most {MAX_CATEGORY_FIELDS} 'category' fields are accepted.")
+    known = set(policy.optional_ids)
+    for cid in chosen:
+        if cid not in known and cid != "necessary":
+            shown = cid if len(cid) <= 40 else cid[:40] + "…"
+            raise ConsentBadRequest(f"Unknown category {shown!r}.")
+    return _record("save", {cid: cid in chosen for cid in policy.optional_ids})
+
+
+@blueprint.get("/preferences")
+def preferences() -> Response | dict[str, Any]:
+    """The per-category settings: a full page, or the form alone for the dialog."""
+    state = get_consent_state()
+    if _wants_json():
+        return state.as_json()
+    next_path = safe_next(request.args.get("next"), request.script_root + "/")
+    partial = request.args.get("partial") == "1"
+    template = "consent/settings.html" if partial else "consent/preferences.html"
+    body = render(template, **render_context(state, next_path), heading_level=2 if partial else 1)
+    return Response(body, mimetype="text/html")

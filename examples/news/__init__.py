@@ -1,0 +1,82 @@
+"""A small bilingual news site showing flask-consent-banner in use.
+
+Run it with ``make demo`` (or ``flask --app examples.news run``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, render_template
+
+from consent import Consent, get_locale
+
+ARTICLES: dict[str, dict[str, Any]] = {
+    "de": {
+        "title": "Stadtrat beschließt neue Radwege",
+        "lead": "Nach monatelanger Debatte hat der Stadtrat am Dienstag ein Netz aus"
+        " zwölf Kilometern neuer Radwege beschlossen.",
+        "body": [
+            "Die ersten Abschnitte sollen bereits im Frühjahr gebaut werden. Besonders die"
+            " Verbindung zwischen Bahnhof und Universität gilt als dringend.",
+            "Anwohnerinnen und Anwohner können die Pläne bis Ende des Monats im Rathaus"
+            " einsehen und Stellungnahmen abgeben.",
+        ],
+    },
+    "en": {
+        "title": "City council approves new cycle lanes",
+        "lead": "After months of debate, the city council on Tuesday approved a network"
+        " of twelve kilometres of new cycle lanes.",
+        "body": [
+            "Work on the first sections is due to start in spring. The link between the"
+            " station and the university is seen as the most urgent.",
+            "Residents can inspect the plans at the town hall until the end of the month"
+            " and submit comments.",
+        ],
+    },
+}
+
+
+def _secret_key(app: Flask) -> str:
+    """A key kept in the instance folder, so choices survive a restart of the demo."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        CONSENT_PRIVACY_URL="/privacy",
+        CONSENT_CATEGORIES={"analytics": {"cookies": ["_pk_*", "_ga", "_ga_*"]}},
+    )
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    Consent(app)
+
+    def language() -> str:
+        return "de" if get_locale().startswith("de") else "en"
+
+    @app.get("/")
+    def article() -> str:
+        lang = language()
+        return render_template("article.html", lang=lang, article=ARTICLES[lang])
+
+    @app.get("/privacy")
+    def privacy() -> str:
+        return render_template("privacy.html", lang=language())
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    @app.get("/articles/<int:number>")
+    def missing(number: int) -> str:
+        abort(404)
+
+    return app
