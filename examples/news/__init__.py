@@ -48,8 +48,8 @@ def _secret_key(app: Flask) -> str:
     return path.read_text().strip()
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_path=instance_path)
     app.config.update(
         CONSENT_PRIVACY_URL="/privacy",
         CONSENT_CATEGORIES={"analytics": {"cookies": ["_pk_*", "_ga", "_ga_*"]}},

@@ -1,0 +1,253 @@
+"""The banner and the Jinja helpers, rendered through real requests."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+from markupsafe import Markup
+
+from consent import UnknownCategoryError, consent_script, consent_settings_link
+from consent.helpers import html_attrs
+from tests.conftest import AppFactory, choose
+
+GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+
+SEED_TITLE = "Diese Website verwendet Cookies"
+SEED_TEXT = (
+    "Wir verwenden Cookies für Analysen, um unsere Website zu verbessern. Lesen Sie unsere"
+    ' <a href="/privacy">Datenschutzrichtlinie</a> für weitere Informationen.'
+)
+
+
+def banner_of(html: str) -> str:
+    match = re.search(r'<section id="consent-banner".*?</section>', html, re.S)
+    return match.group(0) if match else ""
+
+
+def test_german_banner_reads_exactly_like_the_seed_site(client: Any) -> None:
+    response = client.get("/", headers=GERMAN)
+    banner = banner_of(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert f'<h2 id="consent-title">{SEED_TITLE}</h2>' in banner
+    assert f"<p>{SEED_TEXT}</p>" in banner
+    assert ">Ablehnen</button>" in banner
+    assert ">Akzeptieren</button>" in banner
+    assert ">Einstellungen</button>" in banner
+    assert 'lang="de"' in banner
+    assert 'aria-labelledby="consent-title"' in banner
+
+
+def test_english_banner(client: Any) -> None:
+    banner = banner_of(client.get("/", headers={"Accept-Language": "en-GB"}).get_data(as_text=True))
+    assert "This website uses cookies" in banner
+    assert (
+        "We use cookies for analytics to improve our website. Read our"
+        ' <a href="/privacy">privacy policy</a> for more information.'
+    ) in banner
+    assert ">Decline</button>" in banner
+    assert ">Accept</button>" in banner
+    assert 'lang="en"' in banner
+
+
+def test_accept_and_decline_are_equal_buttons_on_the_first_layer(client: Any) -> None:
+    banner = banner_of(client.get("/").get_data(as_text=True))
+    accept = re.search(r"<button([^>]*)>Accept</button>", banner)
+    decline = re.search(r"<button([^>]*)>Decline</button>", banner)
+    assert accept
+    assert decline
+    assert 'class="consent-btn"' in accept.group(1)
+    assert 'class="consent-btn"' in decline.group(1)
+    assert 'formaction="/consent/decline"' in decline.group(1)
+
+
+def test_first_visit_sets_no_cookie_and_runs_no_gated_script(client: Any) -> None:
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+    assert (
+        '<script type="text/plain" data-src="/static/analytics.js" data-consent="analytics" async>'
+        in html
+    )
+    assert (
+        '<script type="text/plain" data-consent="analytics">window.inlineRan = true;</script>'
+        in html
+    )
+    assert '<script src="/static/analytics.js"' not in html
+
+
+def test_ordinary_pages_never_set_cookies(client: Any) -> None:
+    for path in ("/", "/plain", "/consent/preferences", "/consent/preferences?partial=1"):
+        assert "Set-Cookie" not in client.get(path).headers
+
+
+def test_no_js_banner_posts_back_to_the_same_page(client: Any) -> None:
+    banner = banner_of(client.get("/?page=2&q=a%20b").get_data(as_text=True))
+    assert '<form method="post" action="/consent/accept" data-consent-form>' in banner
+    assert '<input type="hidden" name="next" value="/?page=2&amp;q=a%20b">' in banner
+    assert 'formaction="/consent/preferences" formmethod="get"' in banner
+
+
+def test_after_accepting_scripts_run_and_banner_is_gone(client: Any) -> None:
+    choose(client, "accept")
+    html = client.get("/").get_data(as_text=True)
+    assert banner_of(html) == ""
+    assert '<script src="/static/analytics.js" data-consent="analytics" async></script>' in html
+    assert '<script data-consent="analytics">window.inlineRan = true;</script>' in html
+    # The way back in stays, visible.
+    reopen = re.search(r'<form id="consent-reopen"[^>]*>', html)
+    assert reopen
+    assert " hidden" not in reopen.group(0)
+
+
+def test_after_declining_scripts_stay_inert(client: Any) -> None:
+    choose(client, "decline")
+    html = client.get("/").get_data(as_text=True)
+    assert banner_of(html) == ""
+    assert 'type="text/plain" data-src="/static/analytics.js"' in html
+    assert '<script src="/static/analytics.js"' not in html
+
+
+def test_returning_visitor_gets_only_the_reopen_control(client: Any) -> None:
+    first = client.get("/").get_data(as_text=True)
+    choose(client, "decline")
+    again = client.get("/").get_data(as_text=True)
+    assert len(again) < len(first)
+    assert "consent-reopen" in again
+    assert "consent.js" in again
+
+
+def test_settings_button_can_be_turned_off(make_app: AppFactory) -> None:
+    client = make_app(CONSENT_SETTINGS_BUTTON=False).test_client()
+    choose(client, "accept")
+    assert "consent-reopen" not in client.get("/").get_data(as_text=True)
+
+
+def test_pages_that_read_consent_vary_on_cookie(client: Any) -> None:
+    assert "Cookie" in client.get("/").headers.get("Vary", "")
+    assert "Vary" not in client.get("/plain").headers
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "garbage",
+        "eyJ2IjoxfQ.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "x" * 5000,
+        "%%%",
+        "a.b.c.d",
+    ],
+)
+def test_broken_cookie_means_no_choice(
+    client: Any, cookie: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    response = client.get("/", headers={**GERMAN, "Cookie": f"consent={cookie}"})
+    assert response.status_code == 200
+    assert SEED_TITLE in banner_of(response.get_data(as_text=True))
+    assert all(r.levelno <= logging.INFO for r in caplog.records)
+
+
+def test_cookie_from_another_secret_means_no_choice(make_app: AppFactory) -> None:
+    other = make_app(SECRET_KEY="a-completely-different-secret-key-0000").test_client()
+    choose(other, "accept")
+    forged = other.get_cookie("consent")
+    assert forged is not None
+    client = make_app().test_client()
+    client.set_cookie("consent", forged.value)
+    html = client.get("/").get_data(as_text=True)
+    assert banner_of(html) != ""
+    assert 'type="text/plain" data-src="/static/analytics.js"' in html
+
+
+def test_old_revision_asks_again(make_app: AppFactory) -> None:
+    old = make_app(CONSENT_REVISION="1").test_client()
+    state = choose(old, "accept")
+    value = old.get_cookie("consent").value
+    new = make_app(CONSENT_REVISION="2").test_client()
+    new.set_cookie("consent", value)
+    assert banner_of(new.get("/").get_data(as_text=True)) != ""
+    # The visitor keeps their consent id when they answer again.
+    assert choose(new, "decline")["consent_id"] == state["consent_id"]
+
+
+def test_new_category_asks_again_but_keeps_known_answers(make_app: AppFactory) -> None:
+    old = make_app(CONSENT_CATEGORIES=["analytics"]).test_client()
+    choose(old, "accept")
+    value = old.get_cookie("consent").value
+    app = make_app(CONSENT_CATEGORIES=["analytics", "marketing"])
+    new = app.test_client()
+    new.set_cookie("consent", value)
+    state = new.get("/consent/preferences", headers={"Accept": "application/json"}).get_json()
+    assert state["decided"] is False
+    assert state["categories"] == {"necessary": True, "analytics": True, "marketing": False}
+    assert banner_of(new.get("/").get_data(as_text=True)) != ""
+
+
+def test_privacy_url_is_escaped(make_app: AppFactory) -> None:
+    client = make_app(CONSENT_PRIVACY_URL='/p?a=1&b="><script>x</script>').test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert '<a href="/p?a=1&amp;b=&#34;&gt;&lt;script&gt;x&lt;/script&gt;">' in html
+    assert "<script>x</script>" not in html
+
+
+def test_consent_script_unknown_category_raises(app: Flask) -> None:
+    with app.test_request_context("/"), pytest.raises(UnknownCategoryError, match="analytic"):
+        consent_script("analytic", src="/a.js")
+
+
+def test_consent_script_from_python_and_attributes(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = consent_script(
+            "analytics", src="/a.js?x=1&y=2", defer=True, data_domain="example.org", id="t"
+        )
+    assert isinstance(html, Markup)
+    assert html == (
+        '<script type="text/plain" data-src="/a.js?x=1&amp;y=2" data-consent="analytics"'
+        ' defer data-domain="example.org" id="t"></script>'
+    )
+
+
+def test_consent_script_keeps_module_type_for_activation(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = consent_script("analytics", src="/m.js", type="module")
+    assert 'type="text/plain" data-type="module"' in html
+
+
+def test_consent_script_allowed_with_module_type(app: Flask) -> None:
+    client = app.test_client()
+    choose(client, "accept")
+    cookie = client.get_cookie("consent")
+    with app.test_request_context("/", headers={"Cookie": f"consent={cookie.value}"}):
+        html = consent_script("analytics", src="/m.js", type="module")
+    assert html == '<script type="module" src="/m.js" data-consent="analytics"></script>'
+
+
+def test_html_attrs_rejects_bad_names() -> None:
+    with pytest.raises(ValueError, match="invalid HTML attribute"):
+        html_attrs({'onload="x"': "y"})
+    assert html_attrs({"hidden": False, "title": None, "async_": True}) == " async"
+
+
+def test_settings_link(app: Flask) -> None:
+    with app.test_request_context("/news?id=3", headers=GERMAN):
+        html = consent_settings_link()
+        custom = consent_settings_link("Privacy choices", class_="footer-link")
+    assert html == (
+        '<a href="/consent/preferences?next=/news?id%3D3" data-consent-open'
+        ' class="consent-settings-link">Cookie-Einstellungen</a>'
+    )
+    assert 'class="footer-link"' in custom
+    assert ">Privacy choices</a>" in custom
+
+
+def test_helpers_are_jinja_globals(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = render_template_string(
+            "{{ current_consent.decided }} {{ current_consent.allows('necessary') }}"
+            " {{ consent_locale() }}"
+        )
+    assert html == "False True en"

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import time
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from consent.cookie import MAX_COOKIE_LENGTH, SALT, ChoiceCodec, new_consent_id
+
+KEY = "k" * 32
+
+
+def codec(keys: list[str] | None = None, max_age: int = 3600) -> ChoiceCodec:
+    return ChoiceCodec(keys or [KEY], max_age)
+
+
+def test_round_trip() -> None:
+    cid = new_consent_id()
+    value, stored = codec().sign("7", cid, {"analytics": True, "marketing": False})
+    again = codec().loads(value)
+    assert again == stored
+    assert again.revision == "7"
+    assert again.consent_id == cid
+    assert dict(again.choices) == {"analytics": True, "marketing": False}
+    assert abs(again.decided_at.timestamp() - time.time()) < 5
+
+
+def test_consent_ids_are_random_and_url_safe() -> None:
+    ids = {new_consent_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(len(i) == 16 and i.replace("-", "").replace("_", "").isalnum() for i in ids)
+
+
+def test_twenty_categories_stay_far_under_four_kilobytes() -> None:
+    choices = {f"category-{i:02d}": i % 2 == 0 for i in range(20)}
+    value, _ = codec().sign("2026-11-25", new_consent_id(), choices)
+    assert len(value) < 1024
+
+
+def _tamper(value: str) -> list[str]:
+    payload, rest = value.split(".", 1)
+    flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
+    return [
+        flipped + "." + rest,
+        value[:-1] + ("A" if value[-1] != "A" else "B"),
+        value[: len(value) // 2],
+        value + "x",
+        "",
+        "...",
+        "not-a-cookie",
+        "x" * (MAX_COOKIE_LENGTH + 1),
+    ]
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_tampered_values_are_no_choice(index: int) -> None:
+    value, _ = codec().sign("1", new_consent_id(), {"analytics": True})
+    assert codec().loads(_tamper(value)[index]) is None
+
+
+def test_forged_with_another_key_is_no_choice() -> None:
+    value, _ = codec(["another-key" * 3]).sign("1", new_consent_id(), {"analytics": True})
+    assert codec().loads(value) is None
+
+
+def test_same_key_but_another_salt_is_no_choice() -> None:
+    """A value the app signed for another purpose cannot pass for consent."""
+    other = URLSafeTimedSerializer(KEY, salt="itsdangerous")
+    payload = {"v": 1, "r": "1", "id": new_consent_id(), "c": {"analytics": 1}}
+    assert codec().loads(other.dumps(payload)) is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["not", "a", "dict"],
+        {"v": 2, "r": "1", "id": "A" * 16, "c": {}},
+        {"v": 1, "r": 1, "id": "A" * 16, "c": {}},
+        {"v": 1, "r": "1", "id": "short", "c": {}},
+        {"v": 1, "r": "1", "id": "A" * 16, "c": []},
+        {"v": 1, "r": "1", "id": "A" * 16, "c": {"analytics": "yes"}},
+        {"v": 1, "r": "1", "id": "A" * 16, "c": {"analytics": 2}},
+        {"v": 1, "r": "1", "id": "A" * 16, "c": {"analytics": 1.0}},
+        {"v": 1, "r": "1", "id": "A" * 16},
+    ],
+)
+def test_correctly_signed_but_malformed_payload_is_no_choice(payload: object) -> None:
+    serializer = URLSafeTimedSerializer(
+        KEY, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+    assert codec().loads(serializer.dumps(payload)) is None
+
+
+def test_signed_garbage_that_is_not_json_is_no_choice() -> None:
+    serializer = URLSafeTimedSerializer(
+        KEY, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+    signer = serializer.make_signer(SALT)
+    raw = base64.urlsafe_b64encode(b"{not json").rstrip(b"=")
+    assert codec().loads(signer.sign(raw).decode()) is None
+
+
+def test_expired_choice_is_no_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    value, _ = codec(max_age=60).sign("1", new_consent_id(), {"analytics": True})
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 61)
+    assert codec(max_age=60).loads(value) is None
+    monkeypatch.setattr(time, "time", lambda: real() + 59)
+    assert codec(max_age=60).loads(value) is not None
+
+
+def test_rotated_key_keeps_old_choices() -> None:
+    value, _ = codec(["old-key" * 4]).sign("1", new_consent_id(), {"analytics": True})
+    # Flask order: fallbacks first, current key last.
+    rotated = codec(["old-key" * 4, "new-key" * 4])
+    assert rotated.loads(value) is not None
+    new_value, _ = rotated.sign("1", new_consent_id(), {"analytics": True})
+    assert codec(["new-key" * 4]).loads(new_value) is not None
+    assert codec(["old-key" * 4]).loads(new_value) is None
+
+
+def test_bad_cookies_log_nothing_above_debug(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="consent")
+    value, _ = codec().sign("1", new_consent_id(), {"analytics": True})
+    for bad in _tamper(value):
+        codec().loads(bad)
+    assert caplog.records
+    assert all(r.levelno <= logging.DEBUG for r in caplog.records)

@@ -1,0 +1,77 @@
+"""``current_consent``: the visitor's choice as host code sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask, g
+
+from consent import ConsentState, UnknownCategoryError, current_consent
+from consent.config import get_config
+from tests.conftest import AppFactory, choose
+
+
+def _cookie_header(client: Any) -> dict[str, str]:
+    return {"Cookie": f"consent={client.get_cookie('consent').value}"}
+
+
+def test_no_choice_yet(app: Flask) -> None:
+    with app.test_request_context("/"):
+        assert current_consent.decided is False
+        assert current_consent.allows("necessary") is True
+        assert current_consent.allows("analytics") is False
+        assert dict(current_consent.categories) == {"necessary": True, "analytics": False}
+        assert current_consent.consent_id is None
+
+
+def test_after_a_choice(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CATEGORIES=["analytics", "marketing"])
+    client = app.test_client()
+    state = choose(client, "save", category="analytics")
+    with app.test_request_context("/", headers=_cookie_header(client)):
+        assert current_consent.decided is True
+        assert current_consent.allows("analytics") is True
+        assert current_consent.allows("marketing") is False
+        assert current_consent.consent_id == state["consent_id"]
+        assert current_consent.decided_at is not None
+
+
+def test_unknown_category_is_a_programming_error(app: Flask) -> None:
+    with app.test_request_context("/"), pytest.raises(UnknownCategoryError) as info:
+        current_consent.allows("analytcs")
+    assert "analytcs" in str(info.value)
+    assert "analytics" in str(info.value)
+    assert isinstance(info.value, LookupError)
+
+
+def test_categories_mapping_is_read_only(app: Flask) -> None:
+    with app.test_request_context("/"):
+        categories = current_consent.categories
+        with pytest.raises(TypeError):
+            categories["analytics"] = True  # type: ignore[index]
+
+
+def test_state_is_read_once_per_request(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = app.test_client()
+    choose(client, "accept")
+    with app.test_request_context("/", headers=_cookie_header(client)):
+        codec = get_config(app).codec()
+        calls = 0
+        original = codec.loads
+
+        def counting(value: str | None) -> Any:
+            nonlocal calls
+            calls += 1
+            return original(value)
+
+        monkeypatch.setattr(codec, "loads", counting)
+        for _ in range(10):
+            assert current_consent.allows("analytics")
+        assert calls == 1
+        assert isinstance(g._consent_state, ConsentState)
+
+
+def test_proxy_is_the_same_object_within_a_request(app: Flask) -> None:
+    with app.test_request_context("/"):
+        assert current_consent._get_current_object() is current_consent._get_current_object()  # type: ignore[attr-defined]
