@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv demo test lint unit clean
+.PHONY: venv demo test lint unit clean translations-extract translations-update translations-init translations-check
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -27,6 +27,19 @@ unit: venv ## the test suite alone
 	$(BIN)/pytest
 
 test: lint unit ## everything CI runs
+
+translations-extract: venv ## rewrite translations/consent.pot from the code
+	$(BIN)/python -m consent translations extract
+
+translations-update: venv ## merge consent.pot into every catalog
+	$(BIN)/python -m consent translations update
+
+translations-init: venv ## start a new language: make translations-init LOCALE=eo
+	@test -n "$(LOCALE)" || { echo "usage: make translations-init LOCALE=xx"; exit 2; }
+	$(BIN)/python -m consent translations init $(LOCALE)
+
+translations-check: venv ## fail on missing, fuzzy or broken translations
+	$(BIN)/python -m consent translations check
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

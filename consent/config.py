@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from gettext import NullTranslations
 from typing import Any, cast
 
 from flask import current_app, g, request
@@ -119,6 +120,10 @@ class ConsentConfig:
         info = LocaleInfo(chosen)
         g._consent_locale = info
         return info
+
+    def translations(self) -> NullTranslations:
+        """This request's catalog; in debug mode an edited ``.po`` shows at once."""
+        return self.catalogs.translations(self.locale().id, reload=current_app.debug)
 
 
 def _flask_babel_selector() -> LocaleSelector | None:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response
 
 from . import helpers
+from .cli import consent_cli
 from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, seconds
 from .errors import ConfigurationError
 from .i18n import Catalogs, LocaleSelector
@@ -69,6 +70,8 @@ class Consent:
             consent_locale=helpers.get_locale,
         )
         app.after_request(_vary_on_cookie)
+        if "consent" not in app.cli.commands:
+            app.cli.add_command(consent_cli)
 
 
 def _sequence(value: Any, name: str) -> Sequence[Any]:

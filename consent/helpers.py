@@ -132,7 +132,7 @@ def render_context(
     """What every consent template receives."""
     config = get_config(current_app)
     locale = config.locale()
-    translations = config.catalogs.translations(locale.id)
+    translations = config.translations()
     state = state or get_consent_state()
     gettext = make_gettext(translations)
     return {
@@ -168,7 +168,7 @@ def consent_banner() -> Markup:
 def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
     """A link that reopens the settings, for a footer; works without JavaScript."""
     config = get_config(current_app)
-    gettext = config.catalogs.translations(config.locale().id).gettext
+    gettext = config.translations().gettext
     href = url_for("consent.preferences", next=current_path())
     attrs.setdefault("class", "consent-settings-link")
     return Markup("<a%s>%s</a>") % (

@@ -50,26 +50,37 @@ class _Parses:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[Path, str], gettext.GNUTranslations | None] = {}
+_cache: dict[tuple[Path, str], tuple[float, gettext.GNUTranslations | None]] = {}
 
 
-def load_catalog(directory: Path, locale: str) -> gettext.GNUTranslations | None:
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+def load_catalog(
+    directory: Path, locale: str, *, reload: bool = False
+) -> gettext.GNUTranslations | None:
     """Parse one ``.po`` file into translations, once per process.
 
-    Fuzzy and untranslated entries are left out, so they fall back to the
-    English source text instead of showing a half-done translation.
+    With ``reload`` (debug mode) a file whose modification time changed is
+    parsed again, so a translator sees an edit on the next request. Fuzzy and
+    untranslated entries are left out: they fall back to the English source.
     """
     key = (directory, locale)
-    try:
-        return _cache[key]
-    except KeyError:
-        pass
+    path = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    cached = _cache.get(key)
+    if cached is not None and not (reload and cached[0] != _mtime(path)):
+        return cached[1]
     with _lock:
-        if key in _cache:
-            return _cache[key]
-        path = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        mtime = _mtime(path)
+        cached = _cache.get(key)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
         translations: gettext.GNUTranslations | None = None
-        if path.is_file():
+        if mtime >= 0:
             with path.open("rb") as po:
                 catalog = read_po(po, locale=locale, domain=DOMAIN)
             buffer = io.BytesIO()
@@ -77,7 +88,7 @@ def load_catalog(directory: Path, locale: str) -> gettext.GNUTranslations | None
             buffer.seek(0)
             translations = gettext.GNUTranslations(buffer)
             _Parses.count += 1
-        _cache[key] = translations
+        _cache[key] = (mtime, translations)
         return translations
 
 
@@ -135,15 +146,16 @@ class Catalogs:
         self.default = matched
         self._translations: dict[str, gettext.NullTranslations] = {}
 
-    def translations(self, locale: str) -> gettext.NullTranslations:
-        """Host overrides first, then our catalog, then the English source text."""
-        try:
+    def translations(self, locale: str, *, reload: bool = False) -> gettext.NullTranslations:
+        """Host overrides first, then our catalog, then the English source text.
+
+        ``reload`` re-reads changed ``.po`` files (the app's debug mode).
+        """
+        if not reload and locale in self._translations:
             return self._translations[locale]
-        except KeyError:
-            pass
         chain: gettext.NullTranslations = gettext.NullTranslations()
         for directory in (self.shipped_dir, *self.override_dirs):
-            loaded = load_catalog(directory, locale)
+            loaded = load_catalog(directory, locale, reload=reload)
             if loaded is not None:
                 # Each gettext object can only have one fallback chain, and the
                 # cached ones are shared between apps: wrap instead of chaining.

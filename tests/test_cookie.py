@@ -45,7 +45,8 @@ def _tamper(value: str) -> list[str]:
     flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
     return [
         flipped + "." + rest,
-        value[:-1] + ("A" if value[-1] != "A" else "B"),
+        # Not the last character: its low bits are base64 padding and may not count.
+        value[:-5] + ("A" if value[-5] != "A" else "B") + value[-4:],
         value[: len(value) // 2],
         value + "x",
         "",

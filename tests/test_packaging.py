@@ -14,15 +14,22 @@ ROOT = Path(__file__).parent.parent
 RENDER = r"""
 from flask import Flask, render_template_string
 from consent import Consent
+from consent.i18n import available_locales, shipped_catalog_dir
 import consent, json
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "s" * 32
 Consent(app)
-with app.test_request_context("/", headers={"Accept-Language": "de"}):
-    html = render_template_string("{{ consent_banner() }}")
+banners = {}
+for locale in available_locales(shipped_catalog_dir()):
+    tag = locale.replace("_", "-")
+    with app.test_request_context("/", headers={"Accept-Language": tag}):
+        banners[locale] = render_template_string("{{ consent_banner() }}")
 client = app.test_client()
 js = client.get("/consent/static/consent/consent.js")
-print(json.dumps({"html": html, "js": js.status_code, "file": consent.__file__}))
+print(json.dumps({
+    "banners": banners, "js": js.status_code, "file": consent.__file__,
+    "catalogs": str(shipped_catalog_dir()),
+}))
 """
 
 
@@ -50,6 +57,8 @@ def test_wheel_contents(wheel: Path) -> None:
         "consent/translations/consent.pot",
         "consent/translations/de/LC_MESSAGES/consent.po",
         "consent/translations/en/LC_MESSAGES/consent.po",
+        "consent/translations/zh_Hant/LC_MESSAGES/consent.po",
+        "consent/translations/ar/LC_MESSAGES/consent.po",
     ):
         assert required in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
@@ -71,7 +80,18 @@ def test_installed_wheel_renders_the_german_banner(wheel: Path, tmp_path: Path) 
 
     out = json.loads(result.stdout)
     assert str(venv) in out["file"]
-    assert "Diese Website verwendet Cookies" in out["html"]
-    assert "Wir verwenden Cookies für Analysen" in out["html"]
-    assert ">Ablehnen</button>" in out["html"]
+    assert out["catalogs"].startswith(str(venv))
+    german = out["banners"]["de"]
+    assert "Diese Website verwendet Cookies" in german
+    assert "Wir verwenden Cookies für Analysen" in german
+    assert ">Ablehnen</button>" in german
     assert out["js"] == 200
+    # Every shipped locale renders from the wheel, in its own words.
+    assert len(out["banners"]) >= 37
+    english = out["banners"]["en"]
+    for locale, html in out["banners"].items():
+        assert f'lang="{locale.replace("_", "-")}"' in html, locale
+        assert '<a href="/privacy">' in html, locale
+        if locale != "en":
+            assert html != english, locale
+            assert "This website uses cookies" not in html, locale
