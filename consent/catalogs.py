@@ -19,7 +19,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import PoFileError, read_po, write_po
 
-from .i18n import DOMAIN, available_locales
+from .i18n import DOMAIN, available_locales, needs_duration_fallback
 
 PACKAGE_DIR = Path(__file__).parent
 PROJECT = "flask-consent-banner"
@@ -201,6 +201,9 @@ def _check_one(path: Path, locale: str, expected: Mapping[Any, Message]) -> Iter
                 line,
                 f"fuzzy translation of {message.id!r}: review it, then remove '#, fuzzy'",
             )
+        optional = message.context == "duration" and not needs_duration_fallback(locale)
+        if optional and not any(strings):
+            continue  # only shown where CLDR has no duration words
         if not all(s and s.strip() for s in strings):
             yield Problem(path, line, f"missing translation of {message.id!r}")
             continue

@@ -12,12 +12,12 @@ from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date
 from flask import current_app, request, url_for
 from markupsafe import Markup, escape
 
 from .config import ConsentConfig, get_config
-from .i18n import LocaleInfo
+from .i18n import LocaleInfo, format_duration
 from .policy import Category, Text
 from .state import ConsentState, get_consent_state
 
@@ -150,7 +150,7 @@ def render_context(
         "decided_on": format_date(state.decided_at, format="long", locale=locale.id)
         if state.decided_at
         else None,
-        "kept_for": format_timedelta(config.max_age, locale=locale.id),
+        "kept_for": format_duration(config.max_age, locale.id, translations),
     }
 
 

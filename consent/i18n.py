@@ -12,13 +12,16 @@ import io
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from datetime import timedelta
+from functools import cache, cached_property
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
+from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 DOMAIN = "consent"
 
@@ -201,6 +204,43 @@ class _Layer(gettext.NullTranslations):
         if (msgid1, 0) in self._top._catalog:  # type: ignore[attr-defined]
             return self._top.ngettext(msgid1, msgid2, n)
         return self._below.ngettext(msgid1, msgid2, n)
+
+    def npgettext(self, context: str, msgid1: str, msgid2: str, n: int) -> str:
+        if (f"{context}\x04{msgid1}", 0) in self._top._catalog:  # type: ignore[attr-defined]
+            return self._top.npgettext(context, msgid1, msgid2, n)
+        return self._below.npgettext(context, msgid1, msgid2, n)
+
+
+#: Units for durations, longest first, in seconds (as babel counts them).
+_UNITS = (("year", 31536000), ("month", 2592000), ("week", 604800), ("day", 86400))
+
+
+@cache
+def needs_duration_fallback(locale: str) -> bool:
+    """Whether CLDR lacks duration words for ``locale`` (babel then prints "6 m").
+
+    Such locales (Maltese, so far) take the words from our own catalog.
+    """
+    sample = timedelta(days=180)
+    return format_timedelta(sample, locale=locale) == format_timedelta(sample, locale="root")
+
+
+def format_duration(seconds: int, locale: str, translations: gettext.NullTranslations) -> str:
+    """A duration such as "6 Monate", in the visitor's language."""
+    if not needs_duration_fallback(locale):
+        return format_timedelta(timedelta(seconds=seconds), locale=locale)
+    unit, size = next(((u, s) for u, s in _UNITS if seconds / s >= 0.85), _UNITS[-1])
+    count = max(1, round(seconds / size))
+    num = format_decimal(count, locale=locale)
+    if unit == "year":
+        text = translations.npgettext("duration", "%(num)s year", "%(num)s years", count)
+    elif unit == "month":
+        text = translations.npgettext("duration", "%(num)s month", "%(num)s months", count)
+    elif unit == "week":
+        text = translations.npgettext("duration", "%(num)s week", "%(num)s weeks", count)
+    else:
+        text = translations.npgettext("duration", "%(num)s day", "%(num)s days", count)
+    return text % {"num": num}
 
 
 def _key(tag: str) -> str:

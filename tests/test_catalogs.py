@@ -128,6 +128,16 @@ def test_check_reports_each_problem_with_file_and_line(workdir: Path) -> None:
     assert len(problems) == 4
 
 
+def test_duration_words_are_required_only_where_cldr_lacks_them(workdir: Path) -> None:
+    shutil.copytree(SHIPPED / "mt", workdir / "mt")
+    # German leaves them empty (babel has German words) and passes.
+    assert catalogs.check(workdir, ["de"]) == []
+    po = catalogs.catalog_path(workdir, "mt")
+    _edit(po, 'msgstr[1] "%(num)s xhur"', 'msgstr[1] ""')
+    problems = [p.message for p in catalogs.check(workdir, ["mt"])]
+    assert problems == ["missing translation of ('%(num)s month', '%(num)s months')"]
+
+
 def test_check_reports_a_stray_percent(workdir: Path) -> None:
     po = catalogs.catalog_path(workdir, "de")
     _edit(po, "für %(duration)s.", "für %(duration)s zu 100 %.")

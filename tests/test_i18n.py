@@ -182,3 +182,43 @@ def test_localized_date_and_duration(make_app: AppFactory) -> None:
     assert "Wir speichern Ihre Auswahl für 6 Monate." in html
     assert "Sie haben Ihre Auswahl am " in html
     assert " getroffen." in html
+
+
+def test_durations_come_from_babel_where_cldr_has_words() -> None:
+    from consent.i18n import format_duration, needs_duration_fallback
+
+    catalogs = Catalogs(None, "en")
+    assert needs_duration_fallback("de") is False
+    assert format_duration(180 * 86400, "de", catalogs.translations("de")) == "6 Monate"
+    assert format_duration(365 * 86400, "fr", catalogs.translations("fr")) == "1\xa0an"
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (1, "1 jum"),
+        (3, "3 ijiem"),
+        (14, "2 ġimgħat"),
+        (180, "6 xhur"),
+        (365, "1 sena"),
+        (4015, "11-il sena"),
+    ],
+)
+def test_maltese_durations_come_from_our_catalog(days: int, expected: str) -> None:
+    """CLDR has no Maltese duration words; babel alone would print "6 m"."""
+    from consent.i18n import format_duration, needs_duration_fallback
+
+    assert needs_duration_fallback("mt") is True
+    catalogs = Catalogs(None, "en")
+    assert format_duration(days * 86400, "mt", catalogs.translations("mt")) == expected
+
+
+def test_maltese_preferences_page_says_six_months(make_app: AppFactory) -> None:
+    html = (
+        make_app()
+        .test_client()
+        .get("/consent/preferences", headers={"Accept-Language": "mt"})
+        .get_data(as_text=True)
+    )
+    assert "6 xhur" in html
+    assert "6 m." not in html

@@ -90,7 +90,8 @@
     e.preventDefault();
     const btn = e.submitter;
     const data = new FormData(form, btn);
-    const url = new URL(btn ? btn.formAction : form.action);
+    // formAction reads as the page's own URL when the attribute is absent.
+    const url = new URL(btn && btn.hasAttribute("formaction") ? btn.formAction : form.action);
     if (form.hasAttribute("data-consent-open") || (btn && btn.hasAttribute("data-consent-open"))) {
       opener = btn || form;
       url.search = new URLSearchParams(data);
