@@ -222,3 +222,29 @@ def test_maltese_preferences_page_says_six_months(make_app: AppFactory) -> None:
     )
     assert "6 xhur" in html
     assert "6 m." not in html
+
+
+def test_flask_babel_locale_is_used_automatically() -> None:
+    from flask_babel import Babel
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "s" * 32
+    Babel(app, locale_selector=lambda: "de")
+    Consent(app)
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        from consent import get_locale
+
+        assert get_locale() == "de"
+
+
+def test_explicit_selector_wins_over_flask_babel() -> None:
+    from flask_babel import Babel
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "s" * 32
+    Babel(app, locale_selector=lambda: "de")
+    Consent(app, locale_selector=lambda: "fr")
+    with app.test_request_context("/"):
+        from consent import get_locale
+
+        assert get_locale() == "fr"
