@@ -132,7 +132,7 @@ class Problem:
 
 
 def _placeholders(text: str) -> list[str]:
-    return sorted(_PLACEHOLDER.findall(text))
+    return sorted(set(_PLACEHOLDER.findall(text)))
 
 
 def _formats(text: str, names: Iterable[str]) -> bool:

@@ -8,7 +8,7 @@ touched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from gettext import NullTranslations
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from flask.sansio.app import App
 
 from .cookie import ChoiceCodec
 from .errors import ConfigurationError
+from .google import GoogleConsentMode
 from .i18n import Catalogs, LocaleInfo, LocaleSelector
 from .policy import Policy
 
@@ -61,6 +62,26 @@ DEFAULTS: dict[str, Any] = {
     #: Origins besides the request's own that may post a choice, e.g. when a
     #: proxy rewrites the Host header (``["https://www.example.com"]``).
     "CONSENT_TRUSTED_ORIGINS": [],
+    #: Cookies the site sets without asking (declared for the cookie table),
+    #: as in ``CONSENT_CATEGORIES`` ``cookies``; the choice cookie is added.
+    "CONSENT_NECESSARY_COOKIES": [],
+    #: Honour Global Privacy Control (``Sec-GPC: 1``) as an opt-out of sale and
+    #: sharing, and serve ``/.well-known/gpc.json``.
+    "CONSENT_GPC": True,
+    #: ``lastUpdate`` of ``/.well-known/gpc.json`` (a ``date`` or ISO string);
+    #: ``None`` uses the day the app started.
+    "CONSENT_GPC_LAST_UPDATE": None,
+    #: Emit Google Consent Mode v2 ``default`` and ``update`` commands.
+    "CONSENT_GOOGLE_CONSENT_MODE": False,
+    #: Regional defaults: a list of mappings such as
+    #: ``{"region": ["ES", "US-CA"], "ad_storage": "granted"}``.
+    "CONSENT_GOOGLE_REGIONS": [],
+    #: ``gtag('set', 'url_passthrough', true)`` before any tag.
+    "CONSENT_GOOGLE_URL_PASSTHROUGH": False,
+    #: ``gtag('set', 'ads_data_redaction', true)`` before any tag.
+    "CONSENT_GOOGLE_ADS_DATA_REDACTION": False,
+    #: Milliseconds Google tags wait for an ``update`` after the ``default``.
+    "CONSENT_GOOGLE_WAIT_FOR_UPDATE": 500,
 }
 
 
@@ -90,6 +111,9 @@ class ConsentConfig:
     settings_button: bool
     trusted_origins: frozenset[str]
     locale_selector: LocaleSelector | None
+    gpc: bool
+    gpc_last_update: date
+    google: GoogleConsentMode | None
     _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
 
     def codec(self) -> ChoiceCodec:
@@ -131,7 +155,7 @@ def _flask_babel_selector() -> LocaleSelector | None:
     if "babel" not in current_app.extensions:
         return None
     try:
-        from flask_babel import get_locale  # type: ignore[import-not-found,unused-ignore]
+        from flask_babel import get_locale  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return None
     return cast(LocaleSelector, get_locale)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, Response
 
-from . import helpers
+from . import gpc, helpers
 from .cli import consent_cli
 from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, seconds
 from .errors import ConfigurationError
-from .i18n import Catalogs, LocaleSelector
-from .policy import build_policy
+from .google import GoogleConsentMode
+from .i18n import N_, Catalogs, LocaleSelector
+from .policy import CookieDeclaration, build_cookies, build_policy
 from .state import current_consent, state_was_read
 from .views import blueprint
+
+CHOICE_COOKIE_PURPOSE = N_("Stores your cookie choice.")
 
 
 class Consent:
@@ -36,7 +40,13 @@ class Consent:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         cfg = app.config
-        policy = build_policy(cfg["CONSENT_CATEGORIES"], cfg["CONSENT_REVISION"])
+        max_age = seconds(cfg["CONSENT_MAX_AGE"])
+        cookie_name = str(cfg["CONSENT_COOKIE_NAME"])
+        own_cookie = CookieDeclaration(cookie_name, purpose=CHOICE_COOKIE_PURPOSE, lifetime=max_age)
+        necessary = build_cookies(cfg["CONSENT_NECESSARY_COOKIES"], "CONSENT_NECESSARY_COOKIES")
+        policy = build_policy(
+            cfg["CONSENT_CATEGORIES"], cfg["CONSENT_REVISION"], (own_cookie, *necessary)
+        )
         try:
             catalogs = Catalogs(
                 cfg["CONSENT_LOCALES"],
@@ -48,8 +58,8 @@ class Consent:
         app.extensions[EXTENSION_KEY] = ConsentConfig(
             policy=policy,
             catalogs=catalogs,
-            max_age=seconds(cfg["CONSENT_MAX_AGE"]),
-            cookie_name=str(cfg["CONSENT_COOKIE_NAME"]),
+            max_age=max_age,
+            cookie_name=cookie_name,
             cookie_domain=cfg["CONSENT_COOKIE_DOMAIN"],
             cookie_secure=cfg["CONSENT_COOKIE_SECURE"],
             cookie_samesite=cfg["CONSENT_COOKIE_SAMESITE"],
@@ -60,18 +70,41 @@ class Consent:
                 for o in _sequence(cfg["CONSENT_TRUSTED_ORIGINS"], "CONSENT_TRUSTED_ORIGINS")
             ),
             locale_selector=locale_selector or self.locale_selector,
+            gpc=bool(cfg["CONSENT_GPC"]),
+            gpc_last_update=_date(cfg["CONSENT_GPC_LAST_UPDATE"]),
+            google=GoogleConsentMode.from_config(cfg),
         )
         app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
+        if cfg["CONSENT_GPC"] and gpc.WELL_KNOWN_PATH not in {
+            r.rule for r in app.url_map.iter_rules()
+        }:
+            app.add_url_rule(gpc.WELL_KNOWN_PATH, "consent_gpc", gpc.well_known)
         app.jinja_env.globals.update(
             consent_banner=helpers.consent_banner,
             consent_script=helpers.consent_script,
             consent_settings_link=helpers.consent_settings_link,
+            consent_head=helpers.consent_head,
+            consent_iframe=helpers.consent_iframe,
+            consent_cookie_table=helpers.consent_cookie_table,
             current_consent=current_consent,
             consent_locale=helpers.get_locale,
         )
         app.after_request(_vary_on_cookie)
         if "consent" not in app.cli.commands:
             app.cli.add_command(consent_cli)
+
+
+def _date(value: Any) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigurationError("CONSENT_GPC_LAST_UPDATE must be a date or 'YYYY-MM-DD'") from None
 
 
 def _sequence(value: Any, name: str) -> Sequence[Any]:

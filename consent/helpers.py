@@ -6,18 +6,21 @@ Every value that reaches HTML is escaped; each helper returns ``Markup``.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel.dates import format_date
 from flask import current_app, request, url_for
 from markupsafe import Markup, escape
 
 from .config import ConsentConfig, get_config
-from .i18n import LocaleInfo, format_duration
+from .i18n import N_, LocaleInfo, format_duration
 from .policy import Category, Text
 from .state import ConsentState, get_consent_state
 
@@ -27,11 +30,6 @@ _STATIC_DIR = Path(__file__).parent / "static"
 def get_locale() -> str:
     """The locale the banner speaks on this request (``de``, ``pt_BR``, ``zh_Hant``)."""
     return get_config(current_app).locale().id
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
 
 
 #: Label and description of the categories that ship translated.
@@ -147,6 +145,10 @@ def render_context(
             (category, *category_texts(category, locale, gettext))
             for category in state.policy.categories
         ],
+        "cookie_rows": {
+            category.id: cookie_rows(category, locale, translations)
+            for category in state.policy.categories
+        },
         "decided_on": format_date(state.decided_at, format="long", locale=locale.id)
         if state.decided_at
         else None,
@@ -218,3 +220,94 @@ def consent_script(
     # The body is the page author's own template block, not visitor input.
     inline = Markup(body)  # noqa: S704
     return Markup("<script%s>%s</script>") % (html_attrs(final), inline)
+
+
+@dataclass(frozen=True)
+class CookieRow:
+    """One line of the cookie table, localized."""
+
+    name: str
+    provider: str
+    purpose: str
+    duration: str
+
+
+def cookie_rows(
+    category: Category, locale: LocaleInfo, translations: NullTranslations
+) -> list[CookieRow]:
+    gettext = translations.gettext
+    rows = []
+    for cookie in category.cookies:
+        lifetime = cookie.lifetime
+        if lifetime is None:
+            duration = ""
+        elif isinstance(lifetime, int):
+            duration = (
+                gettext("Session")
+                if lifetime == 0
+                else format_duration(lifetime, locale.id, translations)
+            )
+        else:
+            duration = _pick(lifetime, locale, gettext)
+        rows.append(
+            CookieRow(
+                cookie.name,
+                _pick(cookie.provider, locale, gettext)
+                if cookie.provider
+                else gettext("This website"),
+                _pick(cookie.purpose, locale, gettext) if cookie.purpose else "",
+                duration,
+            )
+        )
+    return rows
+
+
+def consent_cookie_table() -> Markup:
+    """Every declared cookie, grouped by category, for the site's privacy page."""
+    return render("consent/cookie_table.html", **render_context())
+
+
+def consent_head() -> Markup:
+    """For ``<head>``, before any Google tag: the Consent Mode ``default``.
+
+    Empty unless ``CONSENT_GOOGLE_CONSENT_MODE`` is on. A returning visitor's
+    default already reflects their choice, so tags never flash from denied to
+    granted.
+    """
+    config = get_config(current_app)
+    if config.google is None:
+        return Markup()
+    settings = json.dumps(config.google.page_settings(get_consent_state()), separators=(",", ":"))
+    return Markup('<script src="%s" data-consent-gcm="%s"></script>') % (
+        asset_url("consent/gcm.js"),
+        settings,
+    )
+
+
+def consent_iframe(
+    category: str, src: str, title: str, *, provider: str | None = None, **attrs: Any
+) -> Markup:
+    """An ``<iframe>`` that loads only with consent for ``category``.
+
+    Until then a localized placeholder says what it is and who provides it,
+    with "Load content" (this once) and "Always allow" (records consent).
+    """
+    state = get_consent_state()
+    if state.allows(category):
+        final = {"src": src, "title": title, "loading": "lazy", "data-consent-frame": category}
+        return Markup("<iframe%s></iframe>") % html_attrs({**final, **attrs})
+    context = render_context(state)
+    category_obj = state.policy.get(category)
+    assert category_obj is not None  # allows() raised otherwise
+    label = category_texts(category_obj, context["locale"], context["_"])[0]
+    extra = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
+    return render(
+        "consent/embed.html",
+        **context,
+        embed_category=category,
+        embed_label=label,
+        embed_src=src,
+        embed_title=title,
+        embed_provider=provider or urlsplit(src).hostname or src,
+        embed_attrs=json.dumps(extra, separators=(",", ":")),
+    )

@@ -29,6 +29,11 @@ DOMAIN = "consent"
 LocaleSelector = Callable[[], "str | Locale | None"]
 
 
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
 def shipped_catalog_dir() -> Path:
     """Where the shipped catalogs are: inside the installed package, else the checkout."""
     packaged = Path(__file__).parent / "translations"

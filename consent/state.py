@@ -13,6 +13,7 @@ from werkzeug.local import LocalProxy
 
 from .config import ConsentConfig, get_config
 from .errors import UnknownCategoryError
+from .gpc import signal_in as gpc_signal_in
 from .policy import NECESSARY, Policy
 
 _G_KEY = "_consent_state"
@@ -30,12 +31,21 @@ class ConsentState:
     choices: Mapping[str, bool] = field(default_factory=dict)
     consent_id: str | None = None
     decided_at: datetime | None = None
+    #: A Global Privacy Control signal applies: ``gpc`` categories are refused.
+    gpc: bool = False
 
     @property
     def decided(self) -> bool:
-        """Whether the visitor answered for every optional category of this revision."""
-        return self.decided_at is not None and all(
-            cid in self.choices for cid in self.policy.optional_ids
+        """Whether the visitor answered for every category that needs an answer.
+
+        Under Global Privacy Control the ``gpc`` categories are already
+        answered ("no") and are not asked about.
+        """
+        if self.decided_at is None:
+            return False
+        answered_by_gpc = self.policy.gpc_ids if self.gpc else frozenset()
+        return all(
+            cid in self.choices or cid in answered_by_gpc for cid in self.policy.optional_ids
         )
 
     def allows(self, category: str) -> bool:
@@ -51,21 +61,18 @@ class ConsentState:
             raise UnknownCategoryError(
                 f"unknown consent category {category!r}; configured optional categories: {known}"
             )
+        if self.gpc and category in self.policy.gpc_ids:
+            return False
         return self.choices.get(category, False)
 
     @property
     def categories(self) -> Mapping[str, bool]:
         """Every category id mapped to whether it is allowed, ``necessary`` first."""
-        return MappingProxyType(
-            {
-                c.id: (not c.optional) or self.choices.get(c.id, False)
-                for c in self.policy.categories
-            }
-        )
+        return MappingProxyType({c.id: self.allows(c.id) for c in self.policy.categories})
 
     @property
     def refused(self) -> tuple[str, ...]:
-        return tuple(cid for cid in self.policy.optional_ids if not self.choices.get(cid, False))
+        return tuple(cid for cid in self.policy.optional_ids if not self.allows(cid))
 
     def as_json(self) -> dict[str, Any]:
         """The state as the browser script and JSON clients receive it."""
@@ -76,22 +83,24 @@ class ConsentState:
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "categories": dict(self.categories),
             "forget": self.policy.cookie_patterns(self.refused),
+            "gpc": self.gpc,
         }
 
 
 def load_state(config: ConsentConfig) -> ConsentState:
     """Read the choice cookie of the current request into a :class:`ConsentState`."""
     policy = config.policy
+    gpc = config.gpc and gpc_signal_in(request)
     stored = config.codec().loads(request.cookies.get(config.cookie_name))
     if stored is None:
-        return ConsentState(policy)
+        return ConsentState(policy, gpc=gpc)
     if stored.revision != policy.revision:
         # The old choice no longer counts, but the visitor keeps their id so a
         # new answer continues the same history.
-        return ConsentState(policy, consent_id=stored.consent_id)
+        return ConsentState(policy, consent_id=stored.consent_id, gpc=gpc)
     known = set(policy.optional_ids)
     choices = {cid: allowed for cid, allowed in stored.choices.items() if cid in known}
-    return ConsentState(policy, choices, stored.consent_id, stored.decided_at)
+    return ConsentState(policy, choices, stored.consent_id, stored.decided_at, gpc)
 
 
 def get_consent_state() -> ConsentState:

@@ -12,6 +12,7 @@ from .config import ConsentConfig, get_config
 from .cookie import new_consent_id
 from .errors import ConsentBadRequest, CrossSiteRequest
 from .helpers import render, render_context
+from .policy import NECESSARY, Policy
 from .security import cross_site_reason, safe_next
 from .signals import consent_changed
 from .state import ConsentState, get_consent_state, replace_state
@@ -68,9 +69,16 @@ def _error(exc: HTTPException) -> Any:
 def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
     config = get_config(current_app)
     old = get_consent_state()
+    # The header, or the browser's navigator.globalPrivacyControl as posted by
+    # our script: either way the gpc categories are refused, never granted.
+    gpc = config.gpc and (old.gpc or request.form.get("gpc") == "1")
+    if gpc:
+        choices = {
+            cid: allowed and cid not in config.policy.gpc_ids for cid, allowed in choices.items()
+        }
     consent_id = old.consent_id or new_consent_id()
     value, stored = config.codec().sign(config.policy.revision, consent_id, choices)
-    new = ConsentState(config.policy, stored.choices, consent_id, stored.decided_at)
+    new = ConsentState(config.policy, stored.choices, consent_id, stored.decided_at, gpc)
     replace_state(new)
 
     fallback = request.script_root + "/"
@@ -84,7 +92,7 @@ def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
         new=new,
         action=action,
         consent_id=consent_id,
-        gpc=False,
+        gpc=gpc,
     )
     return response
 
@@ -106,11 +114,33 @@ def _write_cookie(response: BaseResponse, config: ConsentConfig, value: str) -> 
 def _expire_refused(response: BaseResponse, config: ConsentConfig, state: ConsentState) -> None:
     """Delete, in this same response, the cookies the refused categories own."""
     refused = [c for c in config.policy.optional if c.id in state.refused]
+    domains = _cookie_domains(config)
     for name in request.cookies:
         if name != config.cookie_name and any(c.owns_cookie(name) for c in refused):
             response.delete_cookie(name, path="/")
-            if config.cookie_domain:
-                response.delete_cookie(name, path="/", domain=config.cookie_domain)
+            for domain in domains:
+                response.delete_cookie(name, path="/", domain=domain)
+
+
+def _cookie_domains(config: ConsentConfig) -> list[str]:
+    """The request host's parent domains (and ``CONSENT_COOKIE_DOMAIN``).
+
+    A tag often sets its cookie on the parent domain (``.example.com``); a
+    deletion must name that same domain to reach it. Browsers ignore the one
+    that would be a public suffix.
+    """
+    host = request.host.lower()
+    domains: list[str] = []
+    if not host.startswith("["):  # an IPv6 literal has no parent domains
+        name = host.split(":", 1)[0]
+        labels = name.split(".")
+        if len(labels) > 1 and not name.replace(".", "").isdigit():
+            domains = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    if config.cookie_domain:
+        domain = config.cookie_domain.lstrip(".").lower()
+        if domain not in domains:
+            domains.append(domain)
+    return domains
 
 
 @blueprint.post("/accept")
@@ -131,15 +161,36 @@ def decline() -> BaseResponse:
 def save() -> BaseResponse:
     """Allow exactly the categories named in the ``category`` form field."""
     policy = get_config(current_app).policy
+    chosen = _categories_from_form(policy)
+    return _record("save", {cid: cid in chosen for cid in policy.optional_ids})
+
+
+def _categories_from_form(policy: Policy) -> set[str]:
+    """The optional category ids in the ``category`` field; anything else is a 400."""
     chosen = request.form.getlist("category")
     if len(chosen) > MAX_CATEGORY_FIELDS:
         raise ConsentBadRequest(f"At most {MAX_CATEGORY_FIELDS} 'category' fields are accepted.")
     known = set(policy.optional_ids)
     for cid in chosen:
-        if cid not in known and cid != "necessary":
+        if cid not in known and cid != NECESSARY:
             shown = cid if len(cid) <= 40 else cid[:40] + "…"
             raise ConsentBadRequest(f"Unknown category {shown!r}.")
-    return _record("save", {cid: cid in chosen for cid in policy.optional_ids})
+    return set(chosen) & known
+
+
+@blueprint.post("/allow")
+def allow() -> BaseResponse:
+    """Add the categories named in ``category`` to the visitor's choice.
+
+    What embedded content's "always allow" uses: other answers stay as they
+    were, and categories never answered stay unanswered.
+    """
+    policy = get_config(current_app).policy
+    granted = _categories_from_form(policy)
+    if not granted:
+        raise ConsentBadRequest("Name at least one 'category' to allow.")
+    old = get_consent_state()
+    return _record("allow", {**old.choices, **dict.fromkeys(granted, True)})
 
 
 @blueprint.get("/preferences")

@@ -142,13 +142,26 @@ def test_pages_that_read_consent_vary_on_cookie(client: Any) -> None:
     ],
 )
 def test_broken_cookie_means_no_choice(
-    client: Any, cookie: str, caplog: pytest.LogCaptureFixture
+    app: Flask, cookie: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    response = client.get("/", headers={**GERMAN, "Cookie": f"consent={cookie}"})
+    # A client without a cookie jar sends the raw Cookie header as given.
+    raw = app.test_client(use_cookies=False)
+    response = raw.get("/", headers={**GERMAN, "Cookie": f"consent={cookie}"})
     assert response.status_code == 200
     assert SEED_TITLE in banner_of(response.get_data(as_text=True))
+    assert any("consent cookie ignored" in r.getMessage() for r in caplog.records)
     assert all(r.levelno <= logging.INFO for r in caplog.records)
+
+
+def test_raw_cookie_header_reaches_the_app(app: Flask) -> None:
+    """The control for the test above: a valid value sent the same way is honoured."""
+    jar = app.test_client()
+    choose(jar, "accept")
+    value = jar.get_cookie("consent").value
+    raw = app.test_client(use_cookies=False)
+    html = raw.get("/", headers={**GERMAN, "Cookie": f"consent={value}"}).get_data(as_text=True)
+    assert banner_of(html) == ""
 
 
 def test_cookie_from_another_secret_means_no_choice(make_app: AppFactory) -> None:

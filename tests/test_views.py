@@ -102,7 +102,15 @@ def test_json_answer_when_preferred(client: Any) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     body = response.get_json()
-    assert set(body) == {"decided", "revision", "consent_id", "decided_at", "categories", "forget"}
+    assert set(body) == {
+        "decided",
+        "revision",
+        "consent_id",
+        "decided_at",
+        "categories",
+        "forget",
+        "gpc",
+    }
     assert body["revision"] == "1"
 
 

@@ -4,6 +4,7 @@
   "use strict";
   const d = document;
   const byId = (id) => d.getElementById(id);
+  const gpc = navigator.globalPrivacyControl === true;
   let dialog, opener;
 
   // Turn inert text/plain scripts of now-allowed categories into live ones.
@@ -42,9 +43,38 @@
     }
   };
 
+  // Replace an embed placeholder with the real iframe.
+  const embed = (box) => {
+    const f = d.createElement("iframe");
+    for (const [k, v] of Object.entries(JSON.parse(box.dataset.attrs || "{}"))) {
+      if (v !== false && v !== null) f.setAttribute(k, v === true ? "" : v);
+    }
+    f.src = box.dataset.src;
+    f.title = box.dataset.title;
+    f.dataset.consentFrame = box.dataset.consentEmbed;
+    box.replaceWith(f);
+    return f;
+  };
+
+  // Google Consent Mode: one update per decision, mapped from the categories.
+  const gtagUpdate = (allowed) => {
+    const s = d.querySelector("script[data-consent-gcm]");
+    if (!s || typeof window.gtag !== "function") return;
+    const map = JSON.parse(s.dataset.consentGcm).map;
+    const update = {};
+    for (const [cat, types] of Object.entries(map)) {
+      for (const t of types) if (update[t] !== "granted") update[t] = allowed[cat] ? "granted" : "denied";
+    }
+    window.gtag("consent", "update", update);
+  };
+
   const apply = (state) => {
     activate(state.categories);
     forget(state.forget);
+    gtagUpdate(state.categories);
+    for (const box of d.querySelectorAll("[data-consent-embed]")) {
+      if (state.categories[box.dataset.consentEmbed]) embed(box);
+    }
     if (dialog && dialog.open) dialog.close();
     const banner = byId("consent-banner");
     const reopen = byId("consent-reopen");
@@ -97,6 +127,7 @@
       url.search = new URLSearchParams(data);
       return open(url);
     }
+    if (gpc) data.set("gpc", "1"); // the browser's opt-out travels with the choice
     try {
       const r = await fetch(url, {
         method: "POST",
@@ -114,7 +145,11 @@
 
   d.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-consent-open]");
-    if (link) {
+    const load = e.target.closest("a[data-consent-load]");
+    if (load) {
+      e.preventDefault();
+      embed(load.closest("[data-consent-embed]")).focus();
+    } else if (link) {
       e.preventDefault();
       opener = link;
       open(new URL(link.href));
@@ -122,6 +157,9 @@
       dialog.close();
     }
   });
+
+  // A Global Privacy Control signal only the script can see: say it is honoured.
+  if (gpc) for (const p of d.querySelectorAll("[data-consent-gpc]")) p.hidden = false;
 
   // Keep focused elements clear of the sticky banner (WCAG 2.4.11).
   const banner = byId("consent-banner");

@@ -1,0 +1,119 @@
+"""Google Consent Mode v2 defaults, rendered for the page head."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+
+from consent import ConfigurationError
+from tests.conftest import AppFactory, choose
+
+CATEGORIES = ["analytics", "marketing", "preferences"]
+
+
+def head(app: Flask, client: Any | None = None, headers: dict[str, str] | None = None) -> str:
+    cookie = client.get_cookie("consent") if client else None
+    all_headers = dict(headers or {})
+    if cookie:
+        all_headers["Cookie"] = f"consent={cookie.value}"
+    with app.test_request_context("/", headers=all_headers):
+        return render_template_string("{{ consent_head() }}")
+
+
+def settings(markup: str) -> dict[str, Any]:
+    match = re.search(r'data-consent-gcm="([^"]*)"', markup)
+    assert match, markup
+    return json.loads(html.unescape(match.group(1)))
+
+
+def test_off_by_default(make_app: AppFactory) -> None:
+    assert head(make_app()) == ""
+
+
+def test_first_visit_default_is_all_denied_but_security(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_GOOGLE_CONSENT_MODE=True, CONSENT_CATEGORIES=CATEGORIES)
+    markup = head(app)
+    assert markup.startswith('<script src="/consent/static/consent/gcm.js?v=')
+    assert settings(markup)["default"] == {
+        "ad_personalization": "denied",
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
+        "analytics_storage": "denied",
+        "functionality_storage": "denied",
+        "personalization_storage": "denied",
+        "security_storage": "granted",
+        "wait_for_update": 500,
+    }
+
+
+def test_returning_visitor_default_reflects_the_choice(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_GOOGLE_CONSENT_MODE=True, CONSENT_CATEGORIES=CATEGORIES)
+    client = app.test_client()
+    choose(client, "save", category=["analytics", "preferences"])
+    default = settings(head(app, client))["default"]
+    assert default["analytics_storage"] == "granted"
+    assert default["functionality_storage"] == "granted"
+    assert default["personalization_storage"] == "granted"
+    assert default["ad_storage"] == "denied"
+    assert default["ad_user_data"] == "denied"
+
+
+def test_gpc_keeps_ads_denied_after_accept(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_GOOGLE_CONSENT_MODE=True, CONSENT_CATEGORIES=CATEGORIES)
+    client = app.test_client()
+    choose(client, "accept")
+    default = settings(head(app, client, {"Sec-GPC": "1"}))["default"]
+    assert default["ad_storage"] == "denied"
+    assert default["analytics_storage"] == "granted"
+
+
+def test_mapping_regions_and_options(make_app: AppFactory) -> None:
+    app = make_app(
+        CONSENT_GOOGLE_CONSENT_MODE=True,
+        CONSENT_CATEGORIES=CATEGORIES,
+        CONSENT_GOOGLE_REGIONS=[{"region": ["US-CA"], "ad_storage": "granted"}],
+        CONSENT_GOOGLE_URL_PASSTHROUGH=True,
+        CONSENT_GOOGLE_ADS_DATA_REDACTION=True,
+        CONSENT_GOOGLE_WAIT_FOR_UPDATE=800,
+    )
+    data = settings(head(app))
+    assert data["map"] == {
+        "analytics": ["analytics_storage"],
+        "marketing": ["ad_storage", "ad_user_data", "ad_personalization"],
+        "preferences": ["functionality_storage", "personalization_storage"],
+    }
+    assert data["regions"] == [{"region": ["US-CA"], "ad_storage": "granted"}]
+    assert data["url_passthrough"] is True
+    assert data["ads_data_redaction"] is True
+    assert data["default"]["wait_for_update"] == 800
+
+
+def test_custom_category_mapping(make_app: AppFactory) -> None:
+    app = make_app(
+        CONSENT_GOOGLE_CONSENT_MODE=True,
+        CONSENT_CATEGORIES={"video": {"label": "Video", "google_consent": ["ad_storage"]}},
+    )
+    assert settings(head(app))["map"] == {"video": ["ad_storage"]}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"CONSENT_GOOGLE_REGIONS": [{"ad_storage": "granted"}]}, "needs 'region'"),
+        ({"CONSENT_GOOGLE_REGIONS": [{"region": ["ES"], "ad_storage": "yes"}]}, "invalid"),
+        ({"CONSENT_GOOGLE_REGIONS": [{"region": ["ES"], "cookies": "granted"}]}, "invalid"),
+        ({"CONSENT_GOOGLE_REGIONS": {"region": ["ES"]}}, "list of mappings"),
+        ({"CONSENT_GOOGLE_WAIT_FOR_UPDATE": "500"}, "milliseconds"),
+        ({"CONSENT_CATEGORIES": {"analytics": {"google_consent": ["cookies"]}}}, "google_consent"),
+    ],
+)
+def test_bad_settings_fail_at_start_up(
+    make_app: AppFactory, config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        make_app(CONSENT_GOOGLE_CONSENT_MODE=True, **config)
