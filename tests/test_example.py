@@ -51,3 +51,35 @@ def test_secret_key_is_created_once_in_the_instance_folder(tmp_path: Path) -> No
     assert (tmp_path / "secret_key").read_text() == first.config["SECRET_KEY"]
     second = create_app({"TESTING": True}, instance_path=str(tmp_path))
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+
+
+def test_video_page_shows_a_placeholder_until_media_is_allowed(news: Flask) -> None:
+    client = news.test_client()
+    html = client.get("/video", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert 'data-consent-embed="media"' in html
+    assert "<iframe" not in html
+    assert "Stadt-TV" in html
+    assert "Immer erlauben: Externe Medien" in html
+    client.post("/consent/allow", data={"category": "media"})
+    html = client.get("/video").get_data(as_text=True)
+    assert '<iframe src="/player" title="Stadtrat live"' in html or '<iframe src="/player"' in html
+
+
+def test_privacy_page_declares_every_cookie(news: Flask) -> None:
+    html = (
+        news.test_client().get("/privacy", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    )
+    for name in ("consent", "_pk_id.*", "_stv_uid"):
+        assert f"<code>{name}</code>" in html
+    assert "<caption>Externe Medien</caption>" in html
+    assert "Zählt Besuche" in html
+
+
+def test_pages_start_with_the_consent_mode_default(news: Flask) -> None:
+    html = news.test_client().get("/").get_data(as_text=True)
+    head = html.split("</head>")[0]
+    assert 'src="/consent/static/consent/gcm.js' in head
+
+
+def test_gpc_json(news: Flask) -> None:
+    assert news.test_client().get("/.well-known/gpc.json").get_json()["gpc"] is True

@@ -6,10 +6,11 @@ Run it with ``make demo`` (or ``flask --app examples.news run``).
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, render_template
+from flask import Flask, Response, abort, render_template
 
 from consent import Consent, get_locale
 
@@ -52,7 +53,39 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app = Flask(__name__, instance_path=instance_path)
     app.config.update(
         CONSENT_PRIVACY_URL="/privacy",
-        CONSENT_CATEGORIES={"analytics": {"cookies": ["_pk_*", "_ga", "_ga_*"]}},
+        CONSENT_CATEGORIES={
+            "analytics": {
+                "cookies": [
+                    {
+                        "name": "_pk_id.*",
+                        "provider": "Stadtanzeiger",
+                        "purpose": {"de": "Zählt Besuche", "en": "Counts visits"},
+                        "lifetime": timedelta(hours=1),
+                    },
+                ]
+            },
+            # Third-party video: sharing data with its provider, so a Global
+            # Privacy Control signal refuses it too.
+            "media": {
+                "label": {"de": "Externe Medien", "en": "External media"},
+                "description": {
+                    "de": "Videos und andere Inhalte von Drittanbietern,"
+                    " die Cookies setzen können.",
+                    "en": "Videos and other third-party content that may set cookies.",
+                },
+                "cookies": [
+                    {
+                        "name": "_stv_uid",
+                        "provider": "Stadt-TV",
+                        "purpose": {"de": "Erkennt Zuschauer", "en": "Recognises viewers"},
+                        "lifetime": timedelta(days=30),
+                    }
+                ],
+                "gpc": True,
+                "google_consent": ["ad_storage", "ad_user_data", "ad_personalization"],
+            },
+        },
+        CONSENT_GOOGLE_CONSENT_MODE=True,
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
@@ -70,6 +103,17 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     @app.get("/privacy")
     def privacy() -> str:
         return render_template("privacy.html", lang=language())
+
+    @app.get("/video")
+    def video() -> str:
+        return render_template("video.html", lang=language())
+
+    @app.get("/player")
+    def player() -> Response:
+        """Stand-in for a third-party video player (it sets its own cookie)."""
+        response = Response(render_template("player.html"))
+        response.set_cookie("_stv_uid", secrets.token_hex(8), max_age=30 * 86400, samesite="Lax")
+        return response
 
     @app.get("/healthz")
     def healthz() -> str:
