@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
 from . import catalogs
 from .i18n import shipped_catalog_dir
@@ -72,3 +77,146 @@ def check_command(directory: Path, locales: tuple[str, ...]) -> None:
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     click.echo("all catalogs complete")
+
+
+@consent_cli.group("receipts")
+def receipts_cli() -> None:
+    """Proof of consent: look up, export, prune and count receipts."""
+
+
+def _store() -> Any:
+    from flask import current_app
+
+    from .config import get_config
+
+    store = get_config(current_app).receipts
+    if store is None:
+        raise click.ClickException("receipts are off: set CONSENT_RECEIPTS_URL")
+    return store
+
+
+def _day(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date such as 2026-11-25") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@receipts_cli.command("show")
+@click.argument("consent_id")
+@with_appcontext
+def show_command(consent_id: str) -> None:
+    """Every decision recorded for one CONSENT_ID, oldest first."""
+    history = _store().history(consent_id)
+    if not history:
+        raise click.ClickException(f"no receipts for consent id {consent_id!r}")
+    for r in history:
+        flags = " ".join(
+            name
+            for name, on in (
+                ("gpc", r.gpc),
+                ("withdrawal", r.withdrawal),
+                ("reconsent", r.reconsent),
+            )
+            if on
+        )
+        click.echo(
+            f"{r.created_at.isoformat(timespec='seconds')}  {r.action:<7} via {r.control:<8}"
+            f" granted: {' '.join(r.granted) or '-'}  refused: {' '.join(r.refused) or '-'}"
+            f"  revision {r.revision}  {r.locale}  text {r.banner_fingerprint}"
+            + (f"  [{flags}]" if flags else "")
+        )
+
+
+@receipts_cli.command("export")
+@click.option("--since", help="First day (YYYY-MM-DD), inclusive.")
+@click.option("--until", help="Last moment (YYYY-MM-DD), exclusive.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True
+)
+@with_appcontext
+def export_command(since: str | None, until: str | None, fmt: str) -> None:
+    """Stream receipts to standard output (constant memory)."""
+    rows = _store().export(_day(since), _day(until))
+    out = sys.stdout
+    if fmt == "jsonl":
+        for receipt in rows:
+            out.write(json.dumps(receipt.as_json(), separators=(",", ":")) + "\n")
+        return
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for receipt in rows:
+        data = receipt.as_json()
+        data["granted"] = " ".join(data["granted"])
+        data["refused"] = " ".join(data["refused"])
+        writer.writerow([data[c] for c in CSV_COLUMNS])
+
+
+CSV_COLUMNS = (
+    "receipt_id",
+    "created_at",
+    "consent_id",
+    "revision",
+    "banner_fingerprint",
+    "locale",
+    "granted",
+    "refused",
+    "action",
+    "control",
+    "gpc",
+    "withdrawal",
+    "reconsent",
+)
+
+
+@receipts_cli.command("prune")
+@click.option(
+    "--older-than", help="An age such as 3y, 18m or 90d; default CONSENT_RECEIPTS_RETENTION."
+)
+@with_appcontext
+def prune_command(older_than: str | None) -> None:
+    """Delete receipts older than the retention period."""
+    from flask import current_app
+
+    from .config import get_config
+    from .receipts import parse_age
+
+    store = _store()
+    if older_than is not None:
+        try:
+            age = parse_age(older_than)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    else:
+        retention = get_config(current_app).receipts_retention
+        if retention is None:
+            raise click.UsageError("give --older-than or set CONSENT_RECEIPTS_RETENTION")
+        age = retention
+    click.echo(f"deleted {store.prune(age)} receipt(s) older than {age.days} days")
+
+
+@receipts_cli.command("stats")
+@click.option("--by", type=click.Choice(["day", "category"]), default="day", show_default=True)
+@click.option("--since", help="First day (YYYY-MM-DD).")
+@with_appcontext
+def stats_command(by: str, since: str | None) -> None:
+    """Opt-in rates per day or per category."""
+    rows = _store().stats(by, _day(since))
+    if not rows:
+        click.echo("no receipts")
+        return
+    columns = list(rows[0])
+    click.echo("  ".join(f"{c:>12}" for c in columns))
+    for row in rows:
+        click.echo("  ".join(f"{row[c]!s:>12}" for c in columns))
+
+
+@receipts_cli.command("flush")
+@with_appcontext
+def flush_command() -> None:
+    """Write receipts waiting in the spool (after an outage of the store)."""
+    written = _store().flush_spool()
+    click.echo(f"wrote {written} spooled receipt(s)")

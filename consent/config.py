@@ -7,6 +7,7 @@ touched.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from gettext import NullTranslations
@@ -82,6 +83,18 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_GOOGLE_ADS_DATA_REDACTION": False,
     #: Milliseconds Google tags wait for an ``update`` after the ``default``.
     "CONSENT_GOOGLE_WAIT_FOR_UPDATE": 500,
+    #: Where receipts (proof of consent) go: ``None`` (off),
+    #: ``"sqlite:///consent-receipts.db"`` (relative paths live in the instance
+    #: folder) or ``"postgresql://user:pass@host/db"``. Needs the
+    #: ``[receipts]`` extra.
+    "CONSENT_RECEIPTS_URL": None,
+    #: How long receipts are kept (``timedelta`` or ``"3y"``); ``prune`` uses it.
+    "CONSENT_RECEIPTS_RETENTION": None,
+    #: Spool file for receipts the store could not take; ``None`` puts
+    #: ``consent-receipts.spool`` in the instance folder.
+    "CONSENT_RECEIPTS_SPOOL": None,
+    #: Most receipts the spool holds before new ones are logged as lost.
+    "CONSENT_RECEIPTS_SPOOL_MAX": 10_000,
 }
 
 
@@ -114,6 +127,10 @@ class ConsentConfig:
     gpc: bool
     gpc_last_update: date
     google: GoogleConsentMode | None
+    #: A :class:`consent.receipts.ReceiptStore`, or ``None`` when receipts are off.
+    receipts: Any = None
+    receipts_retention: timedelta | None = None
+    _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
     _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
 
     def codec(self) -> ChoiceCodec:
@@ -144,6 +161,33 @@ class ConsentConfig:
         info = LocaleInfo(chosen)
         g._consent_locale = info
         return info
+
+    def banner_fingerprint(self) -> str:
+        """A short hash of the banner and category texts this request's locale shows,
+        so a receipt says which wording the visitor saw."""
+        locale = self.locale().id
+        cached = self._fingerprints.get(locale)
+        if cached is None:
+            from .helpers import BUILTIN_TEXTS, INTRO
+
+            gettext = self.translations().gettext
+            texts = [
+                gettext(t)
+                for t in (
+                    "This website uses cookies",
+                    INTRO,
+                    "privacy policy",
+                    "Decline",
+                    "Accept",
+                    "Settings",
+                )
+            ]
+            for category in self.policy.categories:
+                texts.append(f"{category.id}={category.label!r}/{category.description!r}")
+                texts.extend(gettext(t) for t in BUILTIN_TEXTS.get(category.id, ()))
+            digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
+            cached = self._fingerprints[locale] = digest
+        return cached
 
     def translations(self) -> NullTranslations:
         """This request's catalog; in debug mode an edited ``.po`` shows at once."""

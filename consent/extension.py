@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response
@@ -73,6 +74,8 @@ class Consent:
             gpc=bool(cfg["CONSENT_GPC"]),
             gpc_last_update=_date(cfg["CONSENT_GPC_LAST_UPDATE"]),
             google=GoogleConsentMode.from_config(cfg),
+            receipts=_receipt_store(app),
+            receipts_retention=_retention(cfg["CONSENT_RECEIPTS_RETENTION"]),
         )
         app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
         if cfg["CONSENT_GPC"] and gpc.WELL_KNOWN_PATH not in {
@@ -92,6 +95,39 @@ class Consent:
         app.after_request(_vary_on_cookie)
         if "consent" not in app.cli.commands:
             app.cli.add_command(consent_cli)
+
+
+def _receipt_store(app: Flask) -> Any:
+    url = app.config["CONSENT_RECEIPTS_URL"]
+    if not url:
+        return None
+    try:
+        from .receipts import ReceiptStore, resolve_url
+    except ImportError as exc:
+        raise ConfigurationError(str(exc)) from None
+    spool = app.config["CONSENT_RECEIPTS_SPOOL"] or os.path.join(
+        app.instance_path, "consent-receipts.spool"
+    )
+    return ReceiptStore(
+        resolve_url(str(url), app.instance_path),
+        spool,
+        int(app.config["CONSENT_RECEIPTS_SPOOL_MAX"]),
+    )
+
+
+def _retention(value: Any) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value
+    try:
+        from .receipts import parse_age
+    except ImportError as exc:
+        raise ConfigurationError(str(exc)) from None
+    try:
+        return parse_age(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"CONSENT_RECEIPTS_RETENTION: {exc}") from None
 
 
 def _date(value: Any) -> date:

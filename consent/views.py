@@ -86,6 +86,8 @@ def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
     response = jsonify(new.as_json()) if _wants_json() else redirect(target, 303)
     _write_cookie(response, config, value)
     _expire_refused(response, config, new)
+    if config.receipts is not None:
+        _write_receipt(config, action, old, new)
     consent_changed.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         old=old,
@@ -95,6 +97,39 @@ def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
         gpc=gpc,
     )
     return response
+
+
+def _write_receipt(
+    config: ConsentConfig, action: str, old: ConsentState, new: ConsentState
+) -> None:
+    """The site's copy of the decision (never raises: a down store spools it)."""
+    from .receipts import Receipt
+
+    optional = config.policy.optional_ids
+    assert new.consent_id is not None
+    config.receipts.record(
+        Receipt(
+            consent_id=new.consent_id,
+            revision=config.policy.revision,
+            banner_fingerprint=config.banner_fingerprint(),
+            locale=config.locale().id,
+            granted=tuple(c for c in optional if new.allows(c)),
+            refused=tuple(c for c in optional if not new.allows(c)),
+            action=action,
+            control=_control(),
+            gpc=new.gpc,
+            withdrawal=any(old.allows(c) and not new.allows(c) for c in optional),
+            reconsent=old.consent_id is not None and not old.decided,
+        )
+    )
+
+
+def _control() -> str:
+    """Which part of the interface was used, from the form's ``control`` field."""
+    from .receipts import CONTROLS
+
+    control = request.form.get("control", "api")
+    return control if control in CONTROLS else "api"
 
 
 def _write_cookie(response: BaseResponse, config: ConsentConfig, value: str) -> None:

@@ -83,3 +83,16 @@ def test_pages_start_with_the_consent_mode_default(news: Flask) -> None:
 
 def test_gpc_json(news: Flask) -> None:
     assert news.test_client().get("/.well-known/gpc.json").get_json()["gpc"] is True
+
+
+def test_decisions_leave_receipts_in_sqlite(news: Flask, tmp_path: Path) -> None:
+    client = news.test_client()
+    client.post("/consent/accept", data={"control": "banner"}, headers={"Accept-Language": "de"})
+    client.post("/consent/decline", data={"control": "settings"})
+    store = news.extensions["consent"].receipts
+    assert store.url == f"sqlite:///{tmp_path / 'consent-receipts.db'}"
+    assert [(r.action, r.control, r.locale) for r in store.export()] == [
+        ("accept", "banner", "de"),
+        ("decline", "settings", "en"),
+    ]
+    store.dispose()

@@ -86,6 +86,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             },
         },
         CONSENT_GOOGLE_CONSENT_MODE=True,
+        # Proof of consent in an SQLite file in the instance folder.
+        CONSENT_RECEIPTS_URL="sqlite:///consent-receipts.db",
+        CONSENT_RECEIPTS_RETENTION="3y",
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):

@@ -1,0 +1,445 @@
+"""Proof of consent: receipts in a real SQLite file and a real PostgreSQL server.
+
+PostgreSQL tests need ``CONSENT_TEST_POSTGRES_URL`` (an admin URL; ``.ci/run``
+starts a server and sets it). Each test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from consent.receipts import Receipt, ReceiptStore, parse_age, receipts_table
+from tests.conftest import create_app
+
+POSTGRES_ADMIN = os.environ.get("CONSENT_TEST_POSTGRES_URL")
+SKIP_PG = (
+    "PostgreSQL receipt tests skipped: set CONSENT_TEST_POSTGRES_URL (.ci/postgres.sh prints one)"
+)
+CATEGORIES = ["analytics", "marketing"]
+
+
+@pytest.fixture(autouse=True)
+def dispose_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every pool a test opened, so no connection is left to the garbage collector."""
+    opened: list[ReceiptStore] = []
+    original = ReceiptStore.__init__
+
+    def tracking(self: ReceiptStore, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(ReceiptStore, "__init__", tracking)
+    yield
+    for store in opened:
+        store.dispose()
+
+
+def _pg_admin(*statements: str) -> None:
+    """Run statements on the server's admin database (CREATE/DROP DATABASE)."""
+    assert POSTGRES_ADMIN
+    url = sa.engine.make_url(POSTGRES_ADMIN).set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _pg_url(name: str) -> str:
+    assert POSTGRES_ADMIN
+    return (
+        sa.engine.make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[bool], str]]:
+    """``make(create=True)`` → a URL of an empty database (``create=False``: not there yet)."""
+    created: list[str] = []
+    if request.param == "postgresql" and not POSTGRES_ADMIN:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but CONSENT_TEST_POSTGRES_URL is not set")
+        pytest.skip(SKIP_PG)
+
+    def make(create: bool = True) -> str:
+        if request.param == "sqlite":
+            folder = tmp_path / uuid.uuid4().hex
+            if create:
+                folder.mkdir()
+            return f"sqlite:///{folder / 'receipts.db'}"
+        name = f"consent_test_{uuid.uuid4().hex[:12]}"
+        if create:
+            _pg_admin(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _pg_url(name)
+
+    yield make
+    if request.param == "postgresql" and created:
+        _pg_admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in created))
+
+
+def app_for(url: str, tmp_path: Path, **config: Any) -> Flask:
+    return create_app(
+        CONSENT_RECEIPTS_URL=url,
+        CONSENT_RECEIPTS_SPOOL=str(tmp_path / "spool" / f"{uuid.uuid4().hex}.jsonl"),
+        CONSENT_CATEGORIES=CATEGORIES,
+        **config,
+    )
+
+
+def store_of(app: Flask) -> ReceiptStore:
+    store = app.extensions["consent"].receipts
+    assert isinstance(store, ReceiptStore)
+    return store
+
+
+def test_every_decision_writes_one_receipt(backend: Callable[..., str], tmp_path: Path) -> None:
+    app = app_for(backend(), tmp_path)
+    client = app.test_client()
+    headers = {"Accept-Language": "de", "User-Agent": "Mozilla/5.0 (X11; Linux) TestBrowser/1.0"}
+    client.post("/consent/accept", data={"control": "banner"}, headers=headers)
+    client.post(
+        "/consent/save", data={"category": "analytics", "control": "settings"}, headers=headers
+    )
+    client.post(
+        "/consent/allow", data={"category": "marketing", "control": "embed"}, headers=headers
+    )
+    client.post("/consent/decline", headers={**headers, "Sec-GPC": "1"})
+    consent_id = json.loads(
+        client.get("/consent/preferences", headers={"Accept": "application/json"}).data
+    )["consent_id"]
+
+    history = store_of(app).history(consent_id)
+    assert [(r.action, r.control) for r in history] == [
+        ("accept", "banner"),
+        ("save", "settings"),
+        ("allow", "embed"),
+        ("decline", "api"),
+    ]
+    first, second, third, fourth = history
+    assert first.granted == ("analytics", "marketing")
+    assert first.refused == ()
+    assert second.granted == ("analytics",)
+    assert second.refused == ("marketing",)
+    assert second.withdrawal is True
+    assert third.granted == ("analytics", "marketing")
+    assert fourth.gpc is True
+    assert fourth.refused == ("analytics", "marketing")
+    for receipt in history:
+        assert receipt.consent_id == consent_id
+        assert receipt.revision == "1"
+        assert receipt.locale == "de"
+        assert len(receipt.banner_fingerprint) == 16
+        assert receipt.created_at.tzinfo is not None
+        assert abs(receipt.created_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+    # Nothing that identifies a person beyond the random id.
+    columns = {c.name for c in receipts_table.columns}
+    assert not columns & {"ip", "ip_address", "remote_addr", "user_agent", "ua"}
+    dumped = json.dumps([r.as_json() for r in history])
+    assert "127.0.0.1" not in dumped
+    assert "TestBrowser" not in dumped
+
+
+def test_fingerprint_tells_which_wording_was_shown(tmp_path: Path) -> None:
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    german, english = app.test_client(), app.test_client()
+    german.post("/consent/accept", headers={"Accept-Language": "de"})
+    english.post("/consent/accept", headers={"Accept-Language": "en"})
+    german.post("/consent/decline", headers={"Accept-Language": "de"})
+    prints = [r.banner_fingerprint for r in store_of(app).export()]
+    assert prints[0] != prints[1]
+    assert prints[0] == prints[2]
+
+
+def test_revision_bump_is_recorded_as_reconsent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    old = app_for(url, tmp_path, CONSENT_REVISION="1").test_client()
+    old.post("/consent/accept")
+    value = old.get_cookie("consent").value
+    new_app = app_for(url, tmp_path, CONSENT_REVISION="2")
+    new = new_app.test_client()
+    new.set_cookie("consent", value)
+    new.post("/consent/decline")
+    receipts = list(store_of(new_app).export())
+    assert [(r.revision, r.reconsent) for r in receipts] == [("1", False), ("2", True)]
+    assert receipts[0].consent_id == receipts[1].consent_id
+
+
+def test_receipts_are_off_by_default() -> None:
+    app = create_app()
+    assert app.extensions["consent"].receipts is None
+    assert app.test_client().post("/consent/accept").status_code == 303
+
+
+def test_schema_is_created_once_and_versioned(backend: Callable[..., str], tmp_path: Path) -> None:
+    url = backend()
+    first = app_for(url, tmp_path)
+    first.test_client().post("/consent/accept")
+    second = app_for(url, tmp_path)  # a second worker: the schema exists already
+    second.test_client().post("/consent/accept")
+    assert store_of(second).count() == 2
+    engine = store_of(second).engine()
+    with engine.connect() as conn:
+        assert conn.execute(
+            sa.text("SELECT version FROM consent_receipts_schema")
+        ).scalars().all() == [1]
+
+
+def test_a_newer_schema_is_refused_loudly_but_requests_survive(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    app = app_for(url, tmp_path)
+    store = store_of(app)
+    with store.engine().begin() as conn:
+        conn.execute(sa.text("UPDATE consent_receipts_schema SET version = 99"))
+    newer = app_for(url, tmp_path)
+    caplog.set_level(logging.WARNING, logger="consent.receipts")
+    response = newer.test_client().post("/consent/accept")
+    assert response.status_code == 303
+    assert "schema 99" in caplog.text
+    assert store_of(newer).spooled() == 1
+
+
+def test_store_outage_spools_and_recovers(
+    backend: Callable[..., str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store is down: the visitor's choice still lands in the cookie, the
+    receipt waits in the spool, and none is lost once the store is back."""
+    url = backend(create=False)
+    app = app_for(url, tmp_path)
+    store = store_of(app)
+    client = app.test_client()
+    caplog.set_level(logging.WARNING, logger="consent.receipts")
+
+    response = client.post("/consent/accept", data={"next": "/article"})
+    assert response.status_code == 303
+    assert client.get_cookie("consent") is not None
+    assert store.spooled() == 1
+    assert "store unavailable" in caplog.text
+    client.post("/consent/decline")
+    assert store.spooled() == 2
+
+    # The store comes back.
+    if url.startswith("sqlite"):
+        Path(sa.engine.make_url(url).database or "").parent.mkdir(parents=True)
+    else:
+        _pg_admin(f'CREATE DATABASE "{sa.engine.make_url(url).database}"')
+    client.post("/consent/save", data={"category": "analytics"})
+    assert store.spooled() == 0
+    actions = [r.action for r in store.export()]
+    assert actions == ["accept", "decline", "save"]
+    store.dispose()
+
+
+def test_spool_is_bounded_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    app = app_for(
+        f"sqlite:///{tmp_path / 'missing' / 'r.db'}", tmp_path, CONSENT_RECEIPTS_SPOOL_MAX=2
+    )
+    client = app.test_client()
+    caplog.set_level(logging.ERROR, logger="consent.receipts")
+    for _ in range(3):
+        assert client.post("/consent/accept").status_code == 303
+    assert store_of(app).spooled() == 2
+    assert "consent receipt LOST" in caplog.text
+
+
+def test_flushing_twice_writes_each_receipt_once(tmp_path: Path) -> None:
+    store = ReceiptStore(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "spool.jsonl")
+    receipt = Receipt("A" * 16, "1", "f" * 16, "en", ("analytics",), (), "accept", "banner")
+    store._spool(receipt)
+    assert store.flush_spool() == 1
+    store._spool(receipt)  # the same receipt again, e.g. after a crash mid-flush
+    assert store.flush_spool() == 0
+    assert store.count() == 1
+
+
+def _worker(url: str, spool: str, decisions: int) -> None:
+    app = create_app(
+        CONSENT_RECEIPTS_URL=url, CONSENT_RECEIPTS_SPOOL=spool, CONSENT_CATEGORIES=CATEGORIES
+    )
+    for i in range(decisions):
+        client = app.test_client()
+        client.post("/consent/accept" if i % 2 else "/consent/decline")
+
+
+def test_several_processes_write_at_once_and_lose_nothing(
+    backend: Callable[..., str], tmp_path: Path
+) -> None:
+    url = backend()
+    store_of(app_for(url, tmp_path)).engine()  # schema first, as a deploy would
+    spool = str(tmp_path / "shared.spool")
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_worker, args=(url, spool, 25)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+        assert w.exitcode == 0
+    store = ReceiptStore(
+        url
+        if not url.startswith("postgresql://")
+        else url.replace("postgresql://", "postgresql+psycopg://"),
+        spool,
+    )
+    assert store.count() + store.spooled() == 100
+    assert store.spooled() == 0
+    ids = {r.receipt_id for r in store.export()}
+    assert len(ids) == 100
+    store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "days"), [("3y", 1095), ("18m", 540), ("2w", 14), ("90d", 90), (" 1Y ", 365)]
+)
+def test_parse_age(text: str, days: int) -> None:
+    assert parse_age(text) == timedelta(days=days)
+
+
+@pytest.mark.parametrize("text", ["3", "y", "3 years", "-1d", ""])
+def test_parse_age_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="is not an age"):
+        parse_age(text)
+
+
+def test_missing_directory_for_relative_sqlite_is_the_instance_folder(tmp_path: Path) -> None:
+    from consent.receipts import resolve_url
+
+    resolved = resolve_url("sqlite:///consent-receipts.db", str(tmp_path / "inst"))
+    assert resolved == f"sqlite:///{tmp_path / 'inst' / 'consent-receipts.db'}"
+    assert (tmp_path / "inst").is_dir()
+    assert resolve_url("postgresql://u:p@h/db", "x") == "postgresql+psycopg://u:p@h/db"
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Flask:
+    """An app with five receipts: three today, one 40 days old, one 4 years old."""
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, CONSENT_RECEIPTS_RETENTION="3y")
+    client = app.test_client()
+    client.post("/consent/accept", data={"control": "banner"})
+    client.post("/consent/save", data={"category": "analytics", "control": "settings"})
+    app.test_client().post("/consent/decline")
+    store = store_of(app)
+    now = datetime.now(UTC)
+    for age, action in ((40, "accept"), (4 * 365, "decline")):
+        store._insert(
+            [
+                Receipt(
+                    "B" * 16,
+                    "1",
+                    "f" * 16,
+                    "en",
+                    ("analytics", "marketing") if action == "accept" else (),
+                    () if action == "accept" else ("analytics", "marketing"),
+                    action,
+                    "banner",
+                    created_at=now - timedelta(days=age),
+                )
+            ]
+        )
+    return app
+
+
+def test_cli_show(filled: Flask) -> None:
+    runner = filled.test_cli_runner()
+    consent_id = next(r.consent_id for r in store_of(filled).export() if r.control == "settings")
+    result = runner.invoke(args=["consent", "receipts", "show", consent_id])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2
+    assert "accept  via banner" in lines[0]
+    assert "granted: analytics  refused: marketing" in lines[1]
+    assert "[withdrawal]" in lines[1]
+    missing = runner.invoke(args=["consent", "receipts", "show", "nobody"])
+    assert missing.exit_code == 1
+    assert "no receipts" in missing.output
+
+
+def test_cli_export_jsonl_and_csv(filled: Flask) -> None:
+    runner = filled.test_cli_runner()
+    today = datetime.now(UTC).date()
+    jsonl = runner.invoke(args=["consent", "receipts", "export", "--since", today.isoformat()])
+    assert jsonl.exit_code == 0, jsonl.output
+    rows = [json.loads(line) for line in jsonl.output.splitlines()]
+    assert [r["action"] for r in rows] == ["accept", "save", "decline"]
+    everything = runner.invoke(args=["consent", "receipts", "export", "--format", "csv"])
+    lines = everything.output.strip().splitlines()
+    assert lines[0].startswith("receipt_id,created_at,consent_id,revision")
+    assert len(lines) == 1 + 5
+    old = runner.invoke(
+        args=["consent", "receipts", "export", "--until", (today - timedelta(days=30)).isoformat()]
+    )
+    assert len(old.output.splitlines()) == 2
+    bad = runner.invoke(args=["consent", "receipts", "export", "--since", "yesterday"])
+    assert bad.exit_code == 2
+    assert "not a date" in bad.output
+
+
+def test_export_streams(filled: Flask) -> None:
+    rows = store_of(filled).export()
+    assert isinstance(rows, Iterator)
+    assert next(rows).created_at < datetime.now(UTC) - timedelta(days=3 * 365)
+
+
+def test_cli_prune_with_retention_and_age(filled: Flask) -> None:
+    runner = filled.test_cli_runner()
+    result = runner.invoke(args=["consent", "receipts", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 receipt(s)" in result.output
+    result = runner.invoke(args=["consent", "receipts", "prune", "--older-than", "30d"])
+    assert "deleted 1 receipt(s)" in result.output
+    assert store_of(filled).count() == 3
+    bad = runner.invoke(args=["consent", "receipts", "prune", "--older-than", "soon"])
+    assert bad.exit_code == 2
+
+
+def test_cli_stats(filled: Flask) -> None:
+    runner = filled.test_cli_runner()
+    by_day = runner.invoke(args=["consent", "receipts", "stats", "--by", "day"])
+    assert by_day.exit_code == 0, by_day.output
+    today = datetime.now(UTC).date().isoformat()
+    line = next(line for line in by_day.output.splitlines() if today in line)
+    assert line.split() == [today, "3", "1", "1", "1", "0.3333"]
+    by_category = store_of(filled).stats("category")
+    assert by_category == [
+        {"category": "analytics", "decisions": 5, "granted": 3, "opt_in_rate": 0.6},
+        {"category": "marketing", "decisions": 5, "granted": 2, "opt_in_rate": 0.4},
+    ]
+
+
+def test_cli_says_when_receipts_are_off() -> None:
+    result = create_app().test_cli_runner().invoke(args=["consent", "receipts", "stats"])
+    assert result.exit_code == 1
+    assert "CONSENT_RECEIPTS_URL" in result.output
+
+
+def test_cli_flush(tmp_path: Path) -> None:
+    missing = tmp_path / "later"
+    app = app_for(f"sqlite:///{missing / 'r.db'}", tmp_path)
+    app.test_client().post("/consent/accept")
+    missing.mkdir()
+    result = app.test_cli_runner().invoke(args=["consent", "receipts", "flush"])
+    assert result.exit_code == 0, result.output
+    assert "wrote 1 spooled receipt(s)" in result.output
+
+
+def test_bad_retention_fails_at_start_up(tmp_path: Path) -> None:
+    from consent import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="CONSENT_RECEIPTS_RETENTION"):
+        app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, CONSENT_RECEIPTS_RETENTION="forever")
