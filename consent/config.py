@@ -8,6 +8,7 @@ touched.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from gettext import NullTranslations
@@ -95,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_RECEIPTS_SPOOL": None,
     #: Most receipts the spool holds before new ones are logged as lost.
     "CONSENT_RECEIPTS_SPOOL_MAX": 10_000,
+    #: A callable returning this request's Content-Security-Policy nonce (e.g.
+    #: ``lambda: request.csp_nonce`` with Flask-Talisman), put on every script
+    #: we emit so gated inline scripts run under a strict policy; or ``None``.
+    "CONSENT_CSP_NONCE": None,
 }
 
 
@@ -131,6 +136,12 @@ class ConsentConfig:
     receipts: Any = None
     receipts_retention: timedelta | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
+    csp_nonce: Callable[[], str | None] | None = None
+
+    def nonce(self) -> str | None:
+        """This request's CSP nonce, if the host uses one."""
+        return self.csp_nonce() if self.csp_nonce is not None else None
+
     _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
 
     def codec(self) -> ChoiceCodec:

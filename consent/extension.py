@@ -76,6 +76,7 @@ class Consent:
             google=GoogleConsentMode.from_config(cfg),
             receipts=_receipt_store(app),
             receipts_retention=_retention(cfg["CONSENT_RECEIPTS_RETENTION"]),
+            csp_nonce=_callable_or_none(cfg["CONSENT_CSP_NONCE"], "CONSENT_CSP_NONCE"),
         )
         app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
         if cfg["CONSENT_GPC"] and gpc.WELL_KNOWN_PATH not in {
@@ -95,6 +96,14 @@ class Consent:
         app.after_request(_vary_on_cookie)
         if "consent" not in app.cli.commands:
             app.cli.add_command(consent_cli)
+
+
+def _callable_or_none(value: Any, name: str) -> Any:
+    if value is not None and not callable(value):
+        raise ConfigurationError(
+            f"{name} must be a callable returning the request's nonce, or None"
+        )
+    return value
 
 
 def _receipt_store(app: Flask) -> Any:

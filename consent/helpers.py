@@ -138,6 +138,7 @@ def render_context(
         "locale": locale,
         "state": state,
         "config": config,
+        "nonce": config.nonce(),
         "next_path": next_path or current_path(),
         "asset_url": asset_url,
         "intro": intro_sentence(config, gettext),
@@ -212,6 +213,9 @@ def consent_script(
     allowed = get_consent_state().allows(category)
     body = caller() if caller is not None else ""
     attrs = {"data-consent": category, **attrs}
+    if "nonce" not in attrs:
+        # Carried over by the banner's script when it activates an inert one.
+        attrs["nonce"] = get_config(current_app).nonce()
     script_type = attrs.pop("type", None)
     if allowed:
         final = {"type": script_type, "src": src, **attrs}
@@ -278,9 +282,12 @@ def consent_head() -> Markup:
     if config.google is None:
         return Markup()
     settings = json.dumps(config.google.page_settings(get_consent_state()), separators=(",", ":"))
-    return Markup('<script src="%s" data-consent-gcm="%s"></script>') % (
-        asset_url("consent/gcm.js"),
-        settings,
+    return Markup("<script%s></script>") % html_attrs(
+        {
+            "src": asset_url("consent/gcm.js"),
+            "nonce": config.nonce(),
+            "data-consent-gcm": settings,
+        }
     )
 
 

@@ -43,6 +43,8 @@ def create_app(**config: Any) -> Flask:
         SECRET_KEY="shop-test-secret-key-that-is-long-enough-0123456789",
         CONSENT_CATEGORIES=CATEGORIES,
         CONSENT_PRIVACY_URL="/privacy",
+        # Every script the extension emits carries the page's nonce.
+        CONSENT_CSP_NONCE=lambda: g.get("csp_nonce"),
     )
     app.config.update(config)
     Consent(app)
