@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv demo test lint unit clean translations-extract translations-update translations-init translations-check
+.PHONY: venv demo test lint unit fuzz clean translations-extract translations-update translations-init translations-check
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -40,6 +40,9 @@ translations-init: venv ## start a new language: make translations-init LOCALE=e
 
 translations-check: venv ## fail on missing, fuzzy or broken translations
 	$(BIN)/python -m consent translations check
+
+fuzz: venv ## the long property-test profile: 3 x 34,000 hostile inputs (about 20 min)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:randomly tests/test_fuzz.py --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
