@@ -264,3 +264,14 @@ def test_helpers_are_jinja_globals(app: Flask) -> None:
             " {{ consent_locale() }}"
         )
     assert html == "False True en"
+
+
+def test_the_control_used_travels_only_with_accept_and_decline(client: Any) -> None:
+    """Each choice button names the banner as the control (for receipts); the
+    settings button, a GET, adds nothing to the preferences URL."""
+    banner = banner_of(client.get("/").get_data(as_text=True))
+    assert banner.count('name="control" value="banner"') == 2
+    assert 'type="hidden" name="control"' not in banner
+    settings = re.search(r"<button[^>]*data-consent-open[^>]*>", banner)
+    assert settings is not None
+    assert "name=" not in settings.group(0)

@@ -124,7 +124,6 @@
     const url = new URL(btn && btn.hasAttribute("formaction") ? btn.formAction : form.action);
     if (form.hasAttribute("data-consent-open") || (btn && btn.hasAttribute("data-consent-open"))) {
       opener = btn || form;
-      data.delete("control");
       url.search = new URLSearchParams(data);
       return open(url);
     }
