@@ -91,7 +91,12 @@ def load_state(config: ConsentConfig) -> ConsentState:
     """Read the choice cookie of the current request into a :class:`ConsentState`."""
     policy = config.policy
     gpc = config.gpc and gpc_signal_in(request)
-    stored = config.codec().loads(request.cookies.get(config.cookie_name))
+    values = set(request.cookies.getlist(config.cookie_name))
+    if len(values) > 1:
+        # Two different choice cookies: one may have been tossed in from a
+        # sibling subdomain. Neither can be trusted to be the visitor's.
+        return ConsentState(policy, gpc=gpc)
+    stored = config.codec().loads(next(iter(values), None))
     if stored is None:
         return ConsentState(policy, gpc=gpc)
     if stored.revision != policy.revision:

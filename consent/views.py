@@ -134,6 +134,11 @@ def _control() -> str:
 
 def _write_cookie(response: BaseResponse, config: ConsentConfig, value: str) -> None:
     secure = request.is_secure if config.cookie_secure is None else config.cookie_secure
+    if len(request.cookies.getlist(config.cookie_name)) > 1:
+        # Clear copies set for a parent domain (cookie tossing) before ours.
+        for domain in _cookie_domains(config):
+            if domain != (config.cookie_domain or "").lstrip("."):
+                response.delete_cookie(config.cookie_name, path="/", domain=domain)
     response.set_cookie(
         config.cookie_name,
         value,

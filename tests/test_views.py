@@ -329,3 +329,31 @@ def test_preferences_partial_is_only_the_form(client: Any) -> None:
 def test_preferences_next_is_sanitised(client: Any) -> None:
     html = client.get("/consent/preferences?next=//evil.example").get_data(as_text=True)
     assert "evil.example" not in html
+
+
+def test_two_choice_cookies_count_as_no_choice(make_app: AppFactory) -> None:
+    """Cookie tossing: a sibling subdomain adds its own (validly signed) choice
+    cookie for the parent domain. With two different values, neither counts."""
+    app = make_app()
+    jar = app.test_client()
+    accepted = choose(jar, "accept")
+    ours = jar.get_cookie("consent").value
+    attacker = app.test_client()
+    choose(attacker, "accept")
+    tossed = attacker.get_cookie("consent").value
+    raw = app.test_client(use_cookies=False)
+    both = {"Cookie": f"consent={tossed}; consent={ours}", **JSON}
+    state = raw.get("/consent/preferences", headers=both).get_json()
+    assert state["decided"] is False
+    assert state["consent_id"] is None
+    assert accepted["consent_id"] != state["consent_id"]
+    # Choosing again clears the parent-domain copy before setting ours.
+    response = raw.post("/consent/decline", base_url="http://www.example.com", headers=both)
+    headers = response.headers.getlist("Set-Cookie")
+    assert any(h.startswith("consent=;") and "Domain=example.com" in h for h in headers)
+    assert headers[-1].startswith("consent=ey")
+    # The same value twice is still the visitor's choice.
+    same = raw.get(
+        "/consent/preferences", headers={"Cookie": f"consent={ours}; consent={ours}", **JSON}
+    )
+    assert same.get_json()["decided"] is True
