@@ -357,3 +357,16 @@ def test_two_choice_cookies_count_as_no_choice(make_app: AppFactory) -> None:
         "/consent/preferences", headers={"Cookie": f"consent={ours}; consent={ours}", **JSON}
     )
     assert same.get_json()["decided"] is True
+
+
+def test_host_prefixed_cookie_name_on_https(make_app: AppFactory) -> None:
+    """``__Host-`` cookies cannot be set by a subdomain; ours meets the prefix rules."""
+    client = make_app(CONSENT_COOKIE_NAME="__Host-consent").test_client()
+    response = client.post("/consent/accept", base_url="https://www.example.com")
+    header = next(
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-consent=")
+    )
+    parts = [p.strip() for p in header.split(";")]
+    assert "Secure" in parts
+    assert "Path=/" in parts
+    assert not any(p.startswith("Domain=") for p in parts)
