@@ -20,7 +20,7 @@ from flask.sansio.app import App
 from .cookie import ChoiceCodec
 from .errors import ConfigurationError
 from .google import GoogleConsentMode
-from .i18n import Catalogs, LocaleInfo, LocaleSelector
+from .i18n import Catalogs, LocaleInfo, LocaleSelector, locale_info
 from .policy import Policy
 
 #: Where each app keeps its resolved settings, in ``app.extensions``.
@@ -100,6 +100,10 @@ DEFAULTS: dict[str, Any] = {
     #: ``lambda: request.csp_nonce`` with Flask-Talisman), put on every script
     #: we emit so gated inline scripts run under a strict policy; or ``None``.
     "CONSENT_CSP_NONCE": None,
+    #: Render the banner once per locale and state and reuse it (the current
+    #: path is filled in per request). Turn off if an overriding template
+    #: shows anything else that changes per request.
+    "CONSENT_CACHE_BANNER": True,
 }
 
 
@@ -137,6 +141,11 @@ class ConsentConfig:
     receipts_retention: timedelta | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
     csp_nonce: Callable[[], str | None] | None = None
+    cache_banner: bool = True
+    #: Rendered banners, URLs and Consent Mode settings, per process.
+    banner_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    url_cache: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    head_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
 
     def nonce(self) -> str | None:
         """This request's CSP nonce, if the host uses one."""
@@ -168,8 +177,8 @@ class ConsentConfig:
         if selector is not None:
             chosen = self.catalogs.match(selector())
         if chosen is None:
-            chosen = self.catalogs.negotiate(request.accept_languages)
-        info = LocaleInfo(chosen)
+            chosen = self.catalogs.negotiate_header(request.headers.get("Accept-Language", ""))
+        info = locale_info(chosen)
         g._consent_locale = info
         return info
 

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ SALT = "consent.choice"
 FORMAT = 1
 #: Browsers drop cookies over 4096 bytes; anything longer is not ours.
 MAX_COOKIE_LENGTH = 4096
+
+#: How many verified cookie values a process remembers.
+VERIFIED_CACHE_SIZE = 4096
 
 _CONSENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
@@ -58,6 +62,9 @@ class ChoiceCodec:
             signer_kwargs={"digest_method": hashlib.sha256},
         )
         self.max_age = max_age
+        # Verified values, so a returning visitor's cookie is checked once per
+        # process rather than on every page: value -> (choice, valid until).
+        self._verified: dict[str, tuple[StoredChoice, float]] = {}
 
     def sign(
         self, revision: str, consent_id: str, choices: Mapping[str, bool]
@@ -87,6 +94,9 @@ class ChoiceCodec:
         if len(value) > MAX_COOKIE_LENGTH:
             logger.debug("consent cookie ignored: %d characters", len(value))
             return None
+        hit = self._verified.get(value)
+        if hit is not None and time.time() <= hit[1]:
+            return hit[0]
         try:
             payload, signed_at = self._serializer.loads(
                 value, max_age=self.max_age, return_timestamp=True
@@ -97,6 +107,10 @@ class ChoiceCodec:
         choice = _parse_payload(payload, signed_at)
         if choice is None:
             logger.debug("consent cookie ignored: unexpected payload")
+            return None
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[value] = (choice, choice.decided_at.timestamp() + self.max_age)
         return choice
 
 

@@ -77,6 +77,7 @@ class Consent:
             receipts=_receipt_store(app),
             receipts_retention=_retention(cfg["CONSENT_RECEIPTS_RETENTION"]),
             csp_nonce=_callable_or_none(cfg["CONSENT_CSP_NONCE"], "CONSENT_CSP_NONCE"),
+            cache_banner=bool(cfg["CONSENT_CACHE_BANNER"]),
         )
         app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
         if cfg["CONSENT_GPC"] and gpc.WELL_KNOWN_PATH not in {

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from babel.dates import format_date
 from flask import current_app, request, url_for
@@ -65,7 +66,14 @@ def _asset_version(filename: str) -> str:
 
 
 def asset_url(filename: str) -> str:
-    return url_for("consent.static", filename=filename, v=_asset_version(filename))
+    """The URL of one of our static files, with its content hash (built once per root)."""
+    urls = consent_urls()
+    url = urls.get(filename)
+    if url is None:
+        url = urls[filename] = url_for(
+            "consent.static", filename=filename, v=_asset_version(filename)
+        )
+    return url
 
 
 def current_path() -> str:
@@ -127,12 +135,11 @@ def make_gettext(translations: NullTranslations) -> Callable[..., str]:
 def render_context(
     state: ConsentState | None = None, next_path: str | None = None
 ) -> dict[str, Any]:
-    """What every consent template receives."""
+    """What every consent template receives (cheap: the banner is on every page)."""
     config = get_config(current_app)
     locale = config.locale()
-    translations = config.translations()
     state = state or get_consent_state()
-    gettext = make_gettext(translations)
+    gettext = make_gettext(config.translations())
     return {
         "_": gettext,
         "locale": locale,
@@ -141,7 +148,20 @@ def render_context(
         "nonce": config.nonce(),
         "next_path": next_path or current_path(),
         "asset_url": asset_url,
+        "urls": consent_urls(),
         "intro": intro_sentence(config, gettext),
+    }
+
+
+def settings_context(
+    state: ConsentState | None = None, next_path: str | None = None
+) -> dict[str, Any]:
+    """The banner's context plus what the settings and the cookie table show."""
+    context = render_context(state, next_path)
+    config, locale, state = context["config"], context["locale"], context["state"]
+    gettext, translations = context["_"], config.translations()
+    return {
+        **context,
         "categories": [
             (category, *category_texts(category, locale, gettext))
             for category in state.policy.categories
@@ -163,16 +183,52 @@ def render(template: str, **context: Any) -> Markup:
     return Markup(html)  # noqa: S704 - autoescaped template output
 
 
+#: Stands in for the current path in a cached banner; nothing else can produce it.
+_NEXT = "\x1bconsent-next\x1b"
+
+
+def consent_urls() -> dict[str, str]:
+    """The blueprint's URLs under this request's script root, built once each."""
+    config = get_config(current_app)
+    root = request.script_root
+    urls = config.url_cache.get(root)
+    if urls is None:
+        urls = {
+            name: url_for(f"consent.{name}")
+            for name in ("accept", "decline", "save", "allow", "preferences")
+        }
+        config.url_cache[root] = urls
+    return urls
+
+
 def consent_banner() -> Markup:
-    """The banner (before a choice) or the way back into the settings (after)."""
-    return render("consent/banner.html", **render_context())
+    """The banner (before a choice) or the way back into the settings (after).
+
+    The HTML depends only on the locale and the kind of state, so it is
+    rendered once per combination and the current path filled in; not in
+    debug mode, with a CSP nonce (it changes per request) or with
+    ``CONSENT_CACHE_BANNER`` off.
+    """
+    config = get_config(current_app)
+    state = get_consent_state()
+    if not config.cache_banner or current_app.debug or config.nonce() is not None:
+        return render("consent/banner.html", **render_context(state))
+    key = (config.locale().id, state.decided, state.gpc, request.script_root)
+    cached = config.banner_cache.get(key)
+    if cached is None:
+        cached = str(render("consent/banner.html", **render_context(state, _NEXT)))
+        config.banner_cache[key] = cached
+    html = cached.replace(_NEXT, str(escape(current_path())))
+    return Markup(html)  # noqa: S704 - rendered by our autoescaped template, path escaped
 
 
 def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
     """A link that reopens the settings, for a footer; works without JavaScript."""
     config = get_config(current_app)
     gettext = config.translations().gettext
-    href = url_for("consent.preferences", next=current_path())
+    # The same encoding url_for uses for a query argument.
+    query = urlencode({"next": current_path()}, safe="!$'()*,/:;?@")
+    href = f"{consent_urls()['preferences']}?{query}"
     attrs.setdefault("class", "consent-settings-link")
     return Markup("<a%s>%s</a>") % (
         html_attrs({"href": href, "data-consent-open": True, **attrs}),
@@ -186,15 +242,24 @@ def html_attrs(attrs: Mapping[str, Any]) -> Markup:
     Python names map to HTML ones: a trailing ``_`` is dropped (``async_``) and
     other ``_`` become ``-`` (``data_domain`` → ``data-domain``).
     """
-    out = Markup()
-    for name, value in attrs.items():
-        name = name.rstrip("_").replace("_", "-") if name not in ("class",) else name
-        if not name or any(ch in name for ch in " \"'>/=\t\n\f\r"):
-            raise ValueError(f"invalid HTML attribute name {name!r}")
+    parts = []
+    for key, value in attrs.items():
         if value is None or value is False:
             continue
-        out += Markup(" %s") % name if value is True else Markup(' %s="%s"') % (name, value)
-    return out
+        name = _attribute_name(key)
+        parts.append(f" {name}" if value is True else f' {name}="{escape(value)}"')
+    return Markup("".join(parts))  # noqa: S704 - names checked, values escaped
+
+
+_ATTRIBUTE_NAME = re.compile(r"^[^\s\"'>/=]+$")
+
+
+@cache
+def _attribute_name(key: str) -> str:
+    name = key.rstrip("_").replace("_", "-")
+    if not _ATTRIBUTE_NAME.match(name):
+        raise ValueError(f"invalid HTML attribute name {name!r}")
+    return name
 
 
 def consent_script(
@@ -268,7 +333,7 @@ def cookie_rows(
 
 def consent_cookie_table() -> Markup:
     """Every declared cookie, grouped by category, for the site's privacy page."""
-    return render("consent/cookie_table.html", **render_context())
+    return render("consent/cookie_table.html", **settings_context())
 
 
 def consent_head() -> Markup:
@@ -281,7 +346,12 @@ def consent_head() -> Markup:
     config = get_config(current_app)
     if config.google is None:
         return Markup()
-    settings = json.dumps(config.google.page_settings(get_consent_state()), separators=(",", ":"))
+    state = get_consent_state()
+    key = tuple(state.categories.items())
+    settings = config.head_cache.get(key)
+    if settings is None:
+        settings = json.dumps(config.google.page_settings(state), separators=(",", ":"))
+        config.head_cache[key] = settings
     return Markup("<script%s></script>") % html_attrs(
         {
             "src": asset_url("consent/gcm.js"),

@@ -22,6 +22,8 @@ from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 DOMAIN = "consent"
 
@@ -105,6 +107,12 @@ def parse_count() -> int:
     return _Parses.count
 
 
+@cache
+def locale_info(locale: str) -> LocaleInfo:
+    """One :class:`LocaleInfo` per locale and process (babel's parse is not free)."""
+    return LocaleInfo(locale)
+
+
 @dataclass(frozen=True)
 class LocaleInfo:
     """A negotiated locale and what HTML needs to know about it."""
@@ -153,6 +161,7 @@ class Catalogs:
             )
         self.default = matched
         self._translations: dict[str, gettext.NullTranslations] = {}
+        self._negotiated: dict[str, str] = {}
 
     def translations(self, locale: str, *, reload: bool = False) -> gettext.NullTranslations:
         """Host overrides first, then our catalog, then the English source text.
@@ -180,6 +189,16 @@ class Catalogs:
             if found is not None:
                 return found
         return None
+
+    def negotiate_header(self, header: str) -> str:
+        """:meth:`negotiate` for a raw ``Accept-Language``, remembered per distinct header."""
+        found = self._negotiated.get(header)
+        if found is None:
+            found = self.negotiate(parse_accept_header(header, LanguageAccept))
+            if len(self._negotiated) >= 2048:
+                self._negotiated.clear()
+            self._negotiated[header] = found
+        return found
 
     def negotiate(self, accepted: Iterable[tuple[str, float]]) -> str:
         """Pick a locale from ``Accept-Language`` pairs, best quality first."""

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from .errors import ConfigurationError
@@ -96,15 +97,15 @@ class Policy:
     revision: str
     categories: tuple[Category, ...]
 
-    @property
+    @cached_property
     def optional(self) -> tuple[Category, ...]:
         return tuple(c for c in self.categories if c.optional)
 
-    @property
+    @cached_property
     def optional_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.optional)
 
-    @property
+    @cached_property
     def gpc_ids(self) -> frozenset[str]:
         """Categories a Global Privacy Control signal refuses."""
         return frozenset(c.id for c in self.optional if c.gpc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -65,7 +66,7 @@ class ConsentState:
             return False
         return self.choices.get(category, False)
 
-    @property
+    @cached_property
     def categories(self) -> Mapping[str, bool]:
         """Every category id mapped to whether it is allowed, ``necessary`` first."""
         return MappingProxyType({c.id: self.allows(c.id) for c in self.policy.categories})

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .config import ConsentConfig, get_config
 from .cookie import new_consent_id
 from .errors import ConsentBadRequest, CrossSiteRequest
-from .helpers import render, render_context
+from .helpers import render, settings_context
 from .policy import NECESSARY, Policy
 from .security import cross_site_reason, safe_next
 from .signals import consent_changed
@@ -242,5 +242,5 @@ def preferences() -> Response | dict[str, Any]:
     next_path = safe_next(request.args.get("next"), request.script_root + "/")
     partial = request.args.get("partial") == "1"
     template = "consent/settings.html" if partial else "consent/preferences.html"
-    body = render(template, **render_context(state, next_path), heading_level=2 if partial else 1)
+    body = render(template, **settings_context(state, next_path), heading_level=2 if partial else 1)
     return Response(body, mimetype="text/html")

@@ -130,3 +130,14 @@ def test_bad_cookies_log_nothing_above_debug(caplog: pytest.LogCaptureFixture) -
         codec().loads(bad)
     assert caplog.records
     assert all(r.levelno <= logging.DEBUG for r in caplog.records)
+
+
+def test_a_remembered_cookie_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified values are remembered per process, but never past their age."""
+    reader = codec(max_age=60)
+    value, _ = reader.sign("1", new_consent_id(), {"analytics": True})
+    assert reader.loads(value) is not None
+    assert reader.loads(value) is not None  # from memory
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 61)
+    assert reader.loads(value) is None

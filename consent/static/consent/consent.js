@@ -68,28 +68,40 @@
     window.gtag("consent", "update", update);
   };
 
-  const apply = (state) => {
+  // from: the form that chose; an embed's own form focuses its new iframe.
+  const apply = (state, from) => {
     activate(state.categories);
     forget(state.forget);
     gtagUpdate(state.categories);
+    let frame;
     for (const box of d.querySelectorAll("[data-consent-embed]")) {
-      if (state.categories[box.dataset.consentEmbed]) embed(box);
+      if (!state.categories[box.dataset.consentEmbed]) continue;
+      const f = embed(box);
+      if (box.contains(from)) frame = f;
     }
     if (dialog && dialog.open) dialog.close();
     const banner = byId("consent-banner");
     const reopen = byId("consent-reopen");
     const status = byId("consent-status");
-    if (banner) banner.remove();
-    d.documentElement.style.scrollPaddingBottom = "";
-    if (reopen) reopen.hidden = false;
+    // An embed's "Always allow" may leave categories unanswered: keep asking.
+    if (state.decided) {
+      if (banner) banner.remove();
+      d.documentElement.style.scrollPaddingBottom = "";
+      if (reopen) reopen.hidden = false;
+    }
     if (status) status.textContent = status.dataset.saved;
-    const target = (opener && opener.isConnected && opener) ||
-      (reopen && reopen.querySelector("button")) || d.querySelector("main,h1");
+    const target = frame || (opener && opener.isConnected && opener) ||
+      (reopen && !reopen.hidden && reopen.querySelector("button")) || d.querySelector("main,h1");
     if (target) {
-      if (!target.matches("a,button,input,[tabindex]")) target.tabIndex = -1;
+      if (!target.matches("a,button,input,iframe,[tabindex]")) target.tabIndex = -1;
       target.focus();
     }
     d.dispatchEvent(new CustomEvent("consent:change", { detail: state }));
+  };
+
+  // A Global Privacy Control signal only the script can see: say it is honoured.
+  const showGpc = (root) => {
+    if (gpc) for (const p of root.querySelectorAll("[data-consent-gpc]")) p.hidden = false;
   };
 
   const open = async (url) => {
@@ -111,6 +123,7 @@
       d.body.append(dialog);
     }
     dialog.innerHTML = html;
+    showGpc(dialog);
     dialog.showModal();
   };
 
@@ -136,7 +149,7 @@
         credentials: "same-origin",
       });
       if (!r.ok) throw new Error(r.status);
-      apply(await r.json());
+      apply(await r.json(), form);
     } catch {
       form.action = url;
       form.submit(); // fall back to the plain form post
@@ -158,8 +171,7 @@
     }
   });
 
-  // A Global Privacy Control signal only the script can see: say it is honoured.
-  if (gpc) for (const p of d.querySelectorAll("[data-consent-gpc]")) p.hidden = false;
+  showGpc(d);
 
   // Keep focused elements clear of the sticky banner (WCAG 2.4.11).
   const banner = byId("consent-banner");
