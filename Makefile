@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv demo test lint unit fuzz clean translations-extract translations-update translations-init translations-check
+.PHONY: venv demo test lint unit fuzz assets clean translations-extract translations-update translations-init translations-check
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -46,3 +46,27 @@ fuzz: venv ## the long property-test profile: 3 x 34,000 hostile inputs (about 2
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+
+# -- benchmark -------------------------------------------------------------------
+.PHONY: bench bench-deps
+
+bench-deps: venv ## what make bench needs beyond the venv: gunicorn, wrk (apt, as root), npm
+	@$(BIN)/python -c 'import gunicorn' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check gunicorn
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing wrk (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 \
+	      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
+	      || echo "wrk could not be installed: the bench uses its bounded Python load generator"; \
+	  else \
+	    echo "wrk not found (and not root): the bench uses its bounded Python load generator"; \
+	  fi; }
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to fetch the libraries we compare with: apt-get install nodejs npm"; exit 2; }
+
+bench: bench-deps ## one run on this machine: prints one table and rewrites BENCHMARKS.md
+	$(BIN)/python -m bench.run
+
+assets: venv ## rebuild the minified JS/CSS (terser from npm, rcssmin from PyPI)
+	$(BIN)/python -m pip install --quiet rcssmin
+	$(BIN)/python tools/build_assets.py

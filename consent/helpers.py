@@ -354,7 +354,7 @@ def consent_head() -> Markup:
         config.head_cache[key] = settings
     return Markup("<script%s></script>") % html_attrs(
         {
-            "src": asset_url("consent/gcm.js"),
+            "src": asset_url("consent/gcm.min.js"),
             "nonce": config.nonce(),
             "data-consent-gcm": settings,
         }

@@ -117,7 +117,7 @@ def test_returning_visitor_gets_only_the_reopen_control(client: Any) -> None:
     again = client.get("/").get_data(as_text=True)
     assert len(again) < len(first)
     assert "consent-reopen" in again
-    assert "consent.js" in again
+    assert "consent.min.js" in again
 
 
 def test_settings_button_can_be_turned_off(make_app: AppFactory) -> None:

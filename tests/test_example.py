@@ -78,7 +78,7 @@ def test_privacy_page_declares_every_cookie(news: Flask) -> None:
 def test_pages_start_with_the_consent_mode_default(news: Flask) -> None:
     html = news.test_client().get("/").get_data(as_text=True)
     head = html.split("</head>")[0]
-    assert 'src="/consent/static/consent/gcm.js' in head
+    assert 'src="/consent/static/consent/gcm.min.js' in head
 
 
 def test_gpc_json(news: Flask) -> None:

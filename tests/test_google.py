@@ -38,7 +38,7 @@ def test_off_by_default(make_app: AppFactory) -> None:
 def test_first_visit_default_is_all_denied_but_security(make_app: AppFactory) -> None:
     app = make_app(CONSENT_GOOGLE_CONSENT_MODE=True, CONSENT_CATEGORIES=CATEGORIES)
     markup = head(app)
-    assert markup.startswith('<script src="/consent/static/consent/gcm.js?v=')
+    assert markup.startswith('<script src="/consent/static/consent/gcm.min.js?v=')
     assert settings(markup)["default"] == {
         "ad_personalization": "denied",
         "ad_storage": "denied",

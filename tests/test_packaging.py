@@ -25,7 +25,7 @@ for locale in available_locales(shipped_catalog_dir()):
     with app.test_request_context("/", headers={"Accept-Language": tag}):
         banners[locale] = render_template_string("{{ consent_banner() }}")
 client = app.test_client()
-js = client.get("/consent/static/consent/consent.js")
+js = client.get("/consent/static/consent/consent.min.js")
 print(json.dumps({
     "banners": banners, "js": js.status_code, "file": consent.__file__,
     "catalogs": str(shipped_catalog_dir()),
@@ -54,6 +54,10 @@ def test_wheel_contents(wheel: Path) -> None:
         "consent/templates/consent/settings.html",
         "consent/static/consent/consent.js",
         "consent/static/consent/consent.css",
+        "consent/static/consent/consent.min.js",
+        "consent/static/consent/consent.min.css",
+        "consent/static/consent/settings.min.css",
+        "consent/static/consent/gcm.min.js",
         "consent/translations/consent.pot",
         "consent/translations/de/LC_MESSAGES/consent.po",
         "consent/translations/en/LC_MESSAGES/consent.po",

@@ -15,7 +15,7 @@ ENGLISH_TEXT = (
     "We use cookies for analytics to improve our website. Read our privacy policy for more"
     " information."
 )
-CONSENT_JS = "**/consent/static/consent/consent.js*"
+CONSENT_JS = "**/consent/static/consent/consent.min.js*"
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_first_visit_shows_the_banner_at_once_and_runs_and_stores_nothing(
         expect(v.banner_button(name)).to_be_visible()
     gated = v.gated_sources()
     assert NEWS_SCRIPT in gated
-    assert v.requested("/consent/static/consent/consent.js")
+    assert v.requested("/consent/static/consent/consent.min.js")
     assert not [path for path in v.paths_requested() if path in gated]
     assert v.globals_set(*NEWS_GLOBALS) == dict.fromkeys(NEWS_GLOBALS, False)
     assert v.context.cookies() == []

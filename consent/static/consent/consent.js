@@ -124,6 +124,9 @@
     }
     dialog.innerHTML = html;
     showGpc(dialog);
+    // The dialog's stylesheet comes with it: show the dialog once it applies.
+    const sheet = dialog.querySelector("link[rel=stylesheet]");
+    if (sheet && !sheet.sheet) await new Promise((r) => { sheet.onload = sheet.onerror = r; });
     dialog.showModal();
   };
 
