@@ -1,0 +1,1 @@
+"""Benchmarks of flask-consent-banner: ``make bench`` runs ``python -m bench.run``."""
