@@ -146,6 +146,8 @@ class ConsentConfig:
     banner_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
     url_cache: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     head_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    #: Choice states per (cookie value, GPC signal); bounded.
+    state_cache: dict[tuple[str, bool, ChoiceCodec], Any] = field(default_factory=dict, repr=False)
 
     def nonce(self) -> str | None:
         """This request's CSP nonce, if the host uses one."""

@@ -225,15 +225,29 @@ def consent_banner() -> Markup:
 def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
     """A link that reopens the settings, for a footer; works without JavaScript."""
     config = get_config(current_app)
-    gettext = config.translations().gettext
     # The same encoding url_for uses for a query argument.
     query = urlencode({"next": current_path()}, safe="!$'()*,/:;?@")
-    href = f"{consent_urls()['preferences']}?{query}"
+    key = None
+    if label is None and not attrs and not current_app.debug:
+        key = ("link", config.locale().id, request.script_root)
+        cached = config.banner_cache.get(key)
+        if cached is not None:
+            return Markup(cached.replace(_NEXT, str(escape(query))))  # noqa: S704
     attrs.setdefault("class", "consent-settings-link")
-    return Markup("<a%s>%s</a>") % (
-        html_attrs({"href": href, "data-consent-open": True, **attrs}),
-        label if label is not None else gettext("Cookie settings"),
+    link = Markup("<a%s>%s</a>") % (
+        html_attrs(
+            {
+                "href": f"{consent_urls()['preferences']}?{_NEXT if key else query}",
+                "data-consent-open": True,
+                **attrs,
+            }
+        ),
+        label if label is not None else config.translations().gettext("Cookie settings"),
     )
+    if key is None:
+        return link
+    config.banner_cache[key] = str(link)
+    return Markup(str(link).replace(_NEXT, str(escape(query))))  # noqa: S704
 
 
 def html_attrs(attrs: Mapping[str, Any]) -> Markup:
@@ -347,18 +361,24 @@ def consent_head() -> Markup:
     if config.google is None:
         return Markup()
     state = get_consent_state()
-    key = tuple(state.categories.items())
-    settings = config.head_cache.get(key)
-    if settings is None:
+    nonce = config.nonce()
+    key = (tuple(state.categories.items()), request.script_root, nonce)
+    markup = config.head_cache.get(key) if nonce is None else None
+    if markup is None:
         settings = json.dumps(config.google.page_settings(state), separators=(",", ":"))
-        config.head_cache[key] = settings
-    return Markup("<script%s></script>") % html_attrs(
-        {
-            "src": asset_url("consent/gcm.min.js"),
-            "nonce": config.nonce(),
-            "data-consent-gcm": settings,
-        }
-    )
+        markup = str(
+            Markup("<script%s></script>")
+            % html_attrs(
+                {
+                    "src": asset_url("consent/gcm.min.js"),
+                    "nonce": nonce,
+                    "data-consent-gcm": settings,
+                }
+            )
+        )
+        if nonce is None:
+            config.head_cache[key] = markup
+    return Markup(markup)  # noqa: S704 - built above from escaped parts
 
 
 def consent_iframe(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,7 @@ from flask import current_app, g, request
 from werkzeug.local import LocalProxy
 
 from .config import ConsentConfig, get_config
+from .cookie import StoredChoice
 from .errors import UnknownCategoryError
 from .gpc import signal_in as gpc_signal_in
 from .policy import NECESSARY, Policy
@@ -97,9 +99,31 @@ def load_state(config: ConsentConfig) -> ConsentState:
         # Two different choice cookies: one may have been tossed in from a
         # sibling subdomain. Neither can be trusted to be the visitor's.
         return ConsentState(policy, gpc=gpc)
-    stored = config.codec().loads(next(iter(values), None))
+    # Asked for even without a cookie: a missing SECRET_KEY must fail loudly
+    # on the first page, not on the first choice. Part of the cache key too,
+    # so a changed secret key reads every cookie afresh.
+    codec = config.codec()
+    value = next(iter(values), None)
+    if not value:
+        return ConsentState(policy, gpc=gpc)
+    # A choice is immutable: the same verified value always reads the same.
+    cached = config.state_cache.get((value, gpc, codec))
+    if cached is not None and cached[1] >= time.time():
+        return cast(ConsentState, cached[0])
+    stored = codec.loads(value)
     if stored is None:
         return ConsentState(policy, gpc=gpc)
+    state = _state_from(policy, stored, gpc)
+    if len(config.state_cache) >= 4096:
+        config.state_cache.clear()
+    config.state_cache[(value, gpc, codec)] = (
+        state,
+        stored.decided_at.timestamp() + config.max_age,
+    )
+    return state
+
+
+def _state_from(policy: Policy, stored: StoredChoice, gpc: bool) -> ConsentState:
     if stored.revision != policy.revision:
         # The old choice no longer counts, but the visitor keeps their id so a
         # new answer continues the same history.

@@ -75,3 +75,15 @@ def test_state_is_read_once_per_request(app: Flask, monkeypatch: pytest.MonkeyPa
 def test_proxy_is_the_same_object_within_a_request(app: Flask) -> None:
     with app.test_request_context("/"):
         assert current_consent._get_current_object() is current_consent._get_current_object()  # type: ignore[attr-defined]
+
+
+def test_remembered_states_respect_a_changed_secret_key(app: Flask) -> None:
+    """States are remembered per cookie value, but only under the keys that verified them."""
+    client = app.test_client()
+    choose(client, "accept")
+    with app.test_request_context("/", headers=_cookie_header(client)):
+        assert current_consent.allows("analytics") is True
+    app.config["SECRET_KEY"] = "a-brand-new-secret-key-after-a-leak-0123"
+    with app.test_request_context("/", headers=_cookie_header(client)):
+        assert current_consent.decided is False
+        assert current_consent.allows("analytics") is False
