@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
-from .policy import GOOGLE_CONSENT_TYPES, Policy
+from .policy import GOOGLE_CONSENT_TYPES
 
 if TYPE_CHECKING:
     from .state import ConsentState
@@ -58,11 +58,6 @@ class GoogleConsentMode:
         )
 
     @staticmethod
-    def mapping(policy: Policy) -> dict[str, list[str]]:
-        """Category id → the Google consent types it grants."""
-        return {c.id: list(c.google_consent) for c in policy.optional if c.google_consent}
-
-    @staticmethod
     def consent(state: ConsentState) -> dict[str, str]:
         """Every consent type as granted or denied for this visitor."""
         granted = {"security_storage"}
@@ -71,13 +66,18 @@ class GoogleConsentMode:
                 granted.update(category.google_consent)
         return {t: "granted" if t in granted else "denied" for t in sorted(GOOGLE_CONSENT_TYPES)}
 
+    @staticmethod
+    def update(state: ConsentState) -> dict[str, str]:
+        """The ``update`` for a decision: the types the categories map to."""
+        mapped = {t for c in state.policy.optional for t in c.google_consent}
+        return {t: v for t, v in GoogleConsentMode.consent(state).items() if t in mapped}
+
     def page_settings(self, state: ConsentState) -> dict[str, Any]:
         """What the head script needs: the default (this visitor's stored choice,
-        all denied before one) and the category mapping for later updates."""
+        all denied before one) and the commands that must precede any tag."""
         return {
             "default": {**self.consent(state), "wait_for_update": self.wait_for_update},
             "regions": [dict(r) for r in self.regions],
             "url_passthrough": self.url_passthrough,
             "ads_data_redaction": self.ads_data_redaction,
-            "map": self.mapping(state.policy),
         }

@@ -83,7 +83,15 @@ def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
 
     fallback = request.script_root + "/"
     target = safe_next(request.form.get("next"), fallback)
-    response = jsonify(new.as_json()) if _wants_json() else redirect(target, 303)
+    response: BaseResponse
+    if _wants_json():
+        body = new.as_json()
+        if config.google is not None:
+            # What the banner's script passes to gtag('consent', 'update', ...).
+            body["google"] = config.google.update(new)
+        response = jsonify(body)
+    else:
+        response = redirect(target, 303)
     _write_cookie(response, config, value)
     _expire_refused(response, config, new)
     if config.receipts is not None:

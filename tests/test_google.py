@@ -82,11 +82,6 @@ def test_mapping_regions_and_options(make_app: AppFactory) -> None:
         CONSENT_GOOGLE_WAIT_FOR_UPDATE=800,
     )
     data = settings(head(app))
-    assert data["map"] == {
-        "analytics": ["analytics_storage"],
-        "marketing": ["ad_storage", "ad_user_data", "ad_personalization"],
-        "preferences": ["functionality_storage", "personalization_storage"],
-    }
     assert data["regions"] == [{"region": ["US-CA"], "ad_storage": "granted"}]
     assert data["url_passthrough"] is True
     assert data["ads_data_redaction"] is True
@@ -98,7 +93,7 @@ def test_custom_category_mapping(make_app: AppFactory) -> None:
         CONSENT_GOOGLE_CONSENT_MODE=True,
         CONSENT_CATEGORIES={"video": {"label": "Video", "google_consent": ["ad_storage"]}},
     )
-    assert settings(head(app))["map"] == {"video": ["ad_storage"]}
+    assert choose(app.test_client(), "accept")["google"] == {"ad_storage": "granted"}
 
 
 @pytest.mark.parametrize(
@@ -117,3 +112,29 @@ def test_bad_settings_fail_at_start_up(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         make_app(CONSENT_GOOGLE_CONSENT_MODE=True, **config)
+
+
+def test_each_decision_answers_with_the_update_to_send(make_app: AppFactory) -> None:
+    """The JSON answer carries the gtag('consent', 'update') the banner's script sends."""
+    app = make_app(CONSENT_GOOGLE_CONSENT_MODE=True, CONSENT_CATEGORIES=CATEGORIES)
+    client = app.test_client()
+    assert choose(client, "save", category="analytics")["google"] == {
+        "ad_personalization": "denied",
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
+        "analytics_storage": "granted",
+        "functionality_storage": "denied",
+        "personalization_storage": "denied",
+    }
+    only_analytics = make_app(CONSENT_GOOGLE_CONSENT_MODE=True, CONSENT_CATEGORIES=["analytics"])
+    assert choose(only_analytics.test_client(), "accept")["google"] == {
+        "analytics_storage": "granted"
+    }
+    accepted = choose(client, "accept")["google"]
+    assert set(accepted.values()) == {"granted"}
+    with_gpc = client.post(
+        "/consent/accept", headers={"Accept": "application/json", "Sec-GPC": "1"}
+    ).get_json()["google"]
+    assert with_gpc["ad_storage"] == "denied"
+    assert with_gpc["analytics_storage"] == "granted"
+    assert "google" not in choose(make_app().test_client(), "accept")

@@ -56,23 +56,12 @@
     return f;
   };
 
-  // Google Consent Mode: one update per decision, mapped from the categories.
-  const gtagUpdate = (allowed) => {
-    const s = d.querySelector("script[data-consent-gcm]");
-    if (!s || typeof window.gtag !== "function") return;
-    const map = JSON.parse(s.dataset.consentGcm).map;
-    const update = {};
-    for (const [cat, types] of Object.entries(map)) {
-      for (const t of types) if (update[t] !== "granted") update[t] = allowed[cat] ? "granted" : "denied";
-    }
-    window.gtag("consent", "update", update);
-  };
-
   // from: the form that chose; an embed's own form focuses its new iframe.
   const apply = (state, from) => {
     activate(state.categories);
     forget(state.forget);
-    gtagUpdate(state.categories);
+    // Google Consent Mode: one update per decision (the server maps categories).
+    if (state.google && typeof window.gtag == "function") window.gtag("consent", "update", state.google);
     let frame;
     for (const box of d.querySelectorAll("[data-consent-embed]")) {
       if (!state.categories[box.dataset.consentEmbed]) continue;
@@ -108,7 +97,7 @@
     url.searchParams.set("partial", "1");
     let html;
     try {
-      const r = await fetch(url, { credentials: "same-origin" });
+      const r = await fetch(url);
       if (!r.ok) throw new Error(r.status);
       html = await r.text();
     } catch {
@@ -149,7 +138,6 @@
         method: "POST",
         body: new URLSearchParams(data),
         headers: { Accept: "application/json" },
-        credentials: "same-origin",
       });
       if (!r.ok) throw new Error(r.status);
       apply(await r.json(), form);
