@@ -42,7 +42,8 @@ translations-check: venv ## fail on missing, fuzzy or broken translations
 	$(BIN)/python -m consent translations check
 
 fuzz: venv ## the long property-test profile: 3 x 34,000 hostile inputs (about 20 min)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_fuzz.py --hypothesis-show-statistics
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_fuzz.py
+	$(BIN)/python -m bench.fuzz_record
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

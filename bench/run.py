@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench import competitors, load, paint, sizes
 from bench.common import BENCH_SECRET, ROOT
+from bench.fuzz_record import fuzz_block
 from examples.news import create_app
 
 #: The budgets the lead set.
@@ -377,6 +378,9 @@ def write_markdown(
         NOISE,
         "",
         METHODS,
+        "",
+        fuzz_block(),
+        "",
     ]
     path.write_text("\n".join(lines))
 

@@ -5,10 +5,17 @@ Quick by default; ``make fuzz`` runs the long profile (HYPOTHESIS_PROFILE=fuzz).
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +28,30 @@ settings.register_profile(
 settings.register_profile(
     "fuzz", max_examples=34_000, deadline=None, suppress_health_check=list(HealthCheck)
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+EXAMPLES: Counter[str] = Counter()
+RESULTS = Path(__file__).parent.parent / "bench" / "fuzz-results.json"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def record_long_runs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After the long profile, write how many examples ran (for BENCHMARKS.md)."""
+    started = time.monotonic()
+    yield
+    if PROFILE == "fuzz":
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                    "examples": dict(EXAMPLES),
+                    "failures": request.session.testsfailed,
+                    "seconds": time.monotonic() - started,
+                },
+                indent=2,
+            )
+        )
+
 
 CATEGORIES = ["analytics", "marketing", "preferences"]
 APP = create_app(CONSENT_CATEGORIES=CATEGORIES)
@@ -68,6 +98,7 @@ def live_scripts(html: str) -> bool:
 def test_any_cookie_and_headers_give_a_page_and_no_consent(
     cookie: str, language: str, gpc: str
 ) -> None:
+    EXAMPLES["page with any cookie and headers"] += 1
     response = CLIENT.get(
         "/", headers={"Cookie": f"consent={cookie}", "Accept-Language": language, "Sec-GPC": gpc}
     )
@@ -114,6 +145,7 @@ def test_posts_never_fail_or_leave_the_site(
     control: str | None,
     accept: str,
 ) -> None:
+    EXAMPLES["consent endpoints with any origin, next and fields"] += 1
     headers = {"Accept": accept}
     if origin is not None:
         headers["Origin"] = origin
@@ -146,6 +178,7 @@ def test_posts_never_fail_or_leave_the_site(
     revision=st.text(min_size=1, max_size=40),
 )
 def test_every_valid_state_round_trips(choices: dict[str, bool], revision: str) -> None:
+    EXAMPLES["cookie round trip of any valid state"] += 1
     codec = ChoiceCodec(["k" * 32], 3600)
     consent_id = new_consent_id()
     value, stored = codec.sign(revision, consent_id, choices)
