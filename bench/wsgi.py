@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 
 from consent.i18n import parse_count
-from examples.news import ARTICLES, create_app
+from examples.news import add_pages, create_app
 
 NEWS_DIR = Path(__file__).resolve().parent.parent / "examples" / "news"
 
@@ -82,24 +82,5 @@ def plain_app() -> Flask:
     app = Flask("examples.news", root_path=str(NEWS_DIR))
     app.jinja_env.globals.update(dict.fromkeys(CONSENT_GLOBALS, _nothing))
 
-    def language() -> str:
-        return request.accept_languages.best_match(["de", "en"]) or "en"
-
-    @app.get("/")
-    def article() -> str:
-        lang = language()
-        return render_template("article.html", lang=lang, article=ARTICLES[lang])
-
-    @app.get("/privacy")
-    def privacy() -> str:
-        return render_template("privacy.html", lang=language())
-
-    @app.get("/video")
-    def video() -> str:
-        return render_template("video.html", lang=language())
-
-    @app.get("/healthz")
-    def healthz() -> str:
-        return "ok"
-
+    add_pages(app, lambda: request.accept_languages.best_match(["de", "en"]) or "en")
     return app

@@ -6,6 +6,7 @@ Run it with ``make demo`` (or ``flask --app examples.news run``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,27 @@ def _secret_key(app: Flask) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def add_pages(app: Flask, language: Callable[[], str]) -> None:
+    """The site's pages; ``language`` picks "de" or "en" for the request."""
+
+    @app.get("/")
+    def article() -> str:
+        lang = language()
+        return render_template("article.html", lang=lang, article=ARTICLES[lang])
+
+    @app.get("/privacy")
+    def privacy() -> str:
+        return render_template("privacy.html", lang=language())
+
+    @app.get("/video")
+    def video() -> str:
+        return render_template("video.html", lang=language())
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
 
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -95,21 +117,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         app.config["SECRET_KEY"] = _secret_key(app)
     Consent(app)
 
-    def language() -> str:
-        return "de" if get_locale().startswith("de") else "en"
-
-    @app.get("/")
-    def article() -> str:
-        lang = language()
-        return render_template("article.html", lang=lang, article=ARTICLES[lang])
-
-    @app.get("/privacy")
-    def privacy() -> str:
-        return render_template("privacy.html", lang=language())
-
-    @app.get("/video")
-    def video() -> str:
-        return render_template("video.html", lang=language())
+    add_pages(app, lambda: "de" if get_locale().startswith("de") else "en")
 
     @app.get("/player")
     def player() -> Response:
@@ -117,10 +125,6 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         response = Response(render_template("player.html"))
         response.set_cookie("_stv_uid", secrets.token_hex(8), max_age=30 * 86400, samesite="Lax")
         return response
-
-    @app.get("/healthz")
-    def healthz() -> str:
-        return "ok"
 
     @app.get("/articles/<int:number>")
     def missing(number: int) -> str:

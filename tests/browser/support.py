@@ -23,6 +23,13 @@ NEWS_SCRIPT = "/static/analytics.js"
 NEWS_GLOBALS = ("newsAnalytics", "newsAnalyticsInline")
 NEWS_COOKIE = "_pk_id.news"
 
+#: An init script that records every Content-Security-Policy violation in window.__csp.
+RECORD_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
 #: Waits for two frames, so layout, paint and observers have caught up.
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 

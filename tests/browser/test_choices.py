@@ -8,17 +8,19 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.shop import GLOBALS as SHOP_GLOBALS
-from tests.browser.support import GERMAN, NEWS_COOKIE, NEWS_GLOBALS, NEWS_SCRIPT, Visit
+from tests.browser.support import (
+    GERMAN,
+    NEWS_COOKIE,
+    NEWS_GLOBALS,
+    NEWS_SCRIPT,
+    RECORD_CSP_VIOLATIONS,
+    Visit,
+)
 
 pytestmark = pytest.mark.browser
 
 ALL_RAN = "() => window.newsAnalytics && window.newsAnalyticsInline"
 LIVE_GATED = "script[data-consent]:not([type='text/plain'])"
-RECORD_CSP_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
 
 
 def accept(v: Visit) -> None:

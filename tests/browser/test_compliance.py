@@ -12,7 +12,14 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Route, expect
 
 from tests.browser.shop import GLOBALS as SHOP_GLOBALS
-from tests.browser.support import GERMAN, NEWS_COOKIE, NEWS_GLOBALS, NEWS_SCRIPT, Visit
+from tests.browser.support import (
+    GERMAN,
+    NEWS_COOKIE,
+    NEWS_GLOBALS,
+    NEWS_SCRIPT,
+    RECORD_CSP_VIOLATIONS,
+    Visit,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +34,6 @@ NO_JS = {"java_script_enabled": False, **GERMAN}
 
 NEWS_RAN = "() => window.newsAnalytics && window.newsAnalyticsInline"
 SHOP_RAN = "() => window.shopAnalytics && window.shopPreferences"
-RECORD_CSP_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
 
 #: gtag() pushes its Arguments object; make each entry a plain list.
 DATA_LAYER = "() => (window.dataLayer || []).map((entry) => Array.from(entry))"
