@@ -139,3 +139,11 @@ def test_templates_are_compiled_once(app: Flask) -> None:
         "consent/settings.html",
     ]
     assert len(env.cache) >= cached
+
+
+def test_every_config_key_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    missing = [key for key in DEFAULTS if f"| `{key}` |" not in readme]
+    assert missing == []
