@@ -275,3 +275,25 @@ def test_the_control_used_travels_only_with_accept_and_decline(client: Any) -> N
     settings = re.search(r"<button[^>]*data-consent-open[^>]*>", banner)
     assert settings is not None
     assert "name=" not in settings.group(0)
+
+
+def test_cached_banner_fills_in_each_page_and_language(client: Any) -> None:
+    """The banner is rendered once per locale and state; each page still gets its own path."""
+    first = banner_of(client.get("/?q=<b>&x=1", headers=GERMAN).get_data(as_text=True))
+    second = banner_of(client.get("/?page=2", headers=GERMAN).get_data(as_text=True))
+    english = banner_of(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert 'name="next" value="/?q=&lt;b&gt;&amp;x=1"' in first
+    assert "<b>" not in first
+    assert 'name="next" value="/?page=2"' in second
+    assert ">Ablehnen</button>" in second
+    assert ">Decline</button>" in english
+
+
+def test_banner_cache_can_be_turned_off(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CACHE_BANNER=False)
+    client = app.test_client()
+    client.get("/")
+    assert app.extensions["consent"].banner_cache == {}
+    cached = make_app()
+    cached.test_client().get("/")
+    assert len(cached.extensions["consent"].banner_cache) == 1
