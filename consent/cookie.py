@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 logger = logging.getLogger("consent")
 
@@ -97,6 +98,9 @@ class ChoiceCodec:
         hit = self._verified.get(value)
         if hit is not None and time.time() <= hit[1]:
             return hit[0]
+        if not _canonical(value):
+            logger.debug("consent cookie ignored: non-canonical encoding")
+            return None
         try:
             payload, signed_at = self._serializer.loads(
                 value, max_age=self.max_age, return_timestamp=True
@@ -112,6 +116,19 @@ class ChoiceCodec:
             self._verified.clear()
         self._verified[value] = (choice, choice.decided_at.timestamp() + self.max_age)
         return choice
+
+
+def _canonical(value: str) -> bool:
+    """Whether every base64 part is written the one way we write it.
+
+    The last character of a base64 string can carry unused bits; a value with
+    them flipped decodes to the same bytes. Accepting only the canonical form
+    keeps one cookie value per signed choice.
+    """
+    try:
+        return all(base64_encode(base64_decode(part)).decode() == part for part in value.split("."))
+    except (BadData, ValueError):
+        return False
 
 
 def _parse_payload(payload: Any, signed_at: datetime) -> StoredChoice | None:

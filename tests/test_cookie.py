@@ -141,3 +141,13 @@ def test_a_remembered_cookie_still_expires(monkeypatch: pytest.MonkeyPatch) -> N
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 61)
     assert reader.loads(value) is None
+
+
+def test_non_canonical_base64_is_no_choice() -> None:
+    """Flipping the unused low bits of a base64 character keeps the bytes the same;
+    such a value is still refused, so each choice has exactly one cookie value."""
+    value, _ = codec().sign("1", new_consent_id(), {"analytics": True})
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    variants = [value[:-1] + c for c in alphabet if c != value[-1]]
+    assert codec().loads(value) is not None
+    assert [v for v in variants if codec().loads(v) is not None] == []

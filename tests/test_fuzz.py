@@ -63,10 +63,8 @@ header_text = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
     max_size=300,
 )
-with APP.app_context():
-    VALID, _ = ChoiceCodec([APP.config["SECRET_KEY"]], 3600).sign(
-        "1", new_consent_id(), dict.fromkeys(CATEGORIES, True)
-    )
+CODEC = ChoiceCodec([APP.config["SECRET_KEY"]], 3600)
+VALID, _ = CODEC.sign("1", new_consent_id(), dict.fromkeys(CATEGORIES, True))
 
 
 @st.composite
