@@ -148,12 +148,11 @@ class ConsentConfig:
     head_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
     #: Choice states per (cookie value, GPC signal); bounded.
     state_cache: dict[tuple[str, bool, ChoiceCodec], Any] = field(default_factory=dict, repr=False)
+    _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
 
     def nonce(self) -> str | None:
         """This request's CSP nonce, if the host uses one."""
         return self.csp_nonce() if self.csp_nonce is not None else None
-
-    _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
 
     def codec(self) -> ChoiceCodec:
         """The signer for the app's current keys (read lazily: factories set them late)."""

@@ -361,8 +361,8 @@ def consent_head() -> Markup:
     if config.google is None:
         return Markup()
     state = get_consent_state()
-    nonce = config.nonce()
-    key = (tuple(state.categories.items()), request.script_root, nonce)
+    nonce = config.nonce()  # changes per request: such markup is never kept
+    key = (tuple(state.categories.items()), request.script_root)
     markup = config.head_cache.get(key) if nonce is None else None
     if markup is None:
         settings = json.dumps(config.google.page_settings(state), separators=(",", ":"))
@@ -397,7 +397,7 @@ def consent_iframe(
     category_obj = state.policy.get(category)
     assert category_obj is not None  # allows() raised otherwise
     label = category_texts(category_obj, context["locale"], context["_"])[0]
-    extra = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
+    extra = {_attribute_name(name): value for name, value in attrs.items()}
     return render(
         "consent/embed.html",
         **context,

@@ -114,6 +114,7 @@ def _write_receipt(
     from .receipts import Receipt
 
     optional = config.policy.optional_ids
+    refused = new.refused
     assert new.consent_id is not None
     config.receipts.record(
         Receipt(
@@ -121,8 +122,8 @@ def _write_receipt(
             revision=config.policy.revision,
             banner_fingerprint=config.banner_fingerprint(),
             locale=config.locale().id,
-            granted=tuple(c for c in optional if new.allows(c)),
-            refused=tuple(c for c in optional if not new.allows(c)),
+            granted=tuple(c for c in optional if c not in refused),
+            refused=refused,
             action=action,
             control=_control(),
             gpc=new.gpc,
