@@ -78,8 +78,13 @@ def _nothing(*args: Any, **kwargs: Any) -> str:
 
 
 def plain_app() -> Flask:
-    """The same article page without the extension: consent helpers render ``''``."""
+    """The same article page without the extension: consent helpers render ``''``.
+
+    Configured like :func:`consent_app` (the same ``SECRET_KEY``, so Flask opens
+    its session on both): the only difference is the extension.
+    """
     app = Flask("examples.news", root_path=str(NEWS_DIR))
+    app.config.update(env_config())
     app.jinja_env.globals.update(dict.fromkeys(CONSENT_GLOBALS, _nothing))
 
     add_pages(app, lambda: request.accept_languages.best_match(["de", "en"]) or "en")

@@ -8,13 +8,13 @@ touched.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from gettext import NullTranslations
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from flask import current_app, g, request
+from flask import Flask, Request, current_app, g, request
 from flask.sansio.app import App
 
 from .cookie import ChoiceCodec
@@ -107,6 +107,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Where the request's locale is kept on ``g``.
+LOCALE_G_KEY = "_consent_locale"
+
+
 def seconds(value: Any) -> int:
     """``CONSENT_MAX_AGE`` as whole seconds."""
     if isinstance(value, timedelta):
@@ -142,10 +146,13 @@ class ConsentConfig:
     _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
     csp_nonce: Callable[[], str | None] | None = None
     cache_banner: bool = True
-    #: Rendered banners, URLs and Consent Mode settings, per process.
-    banner_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    #: Markup per (locale, state, script root), per process: see consent.page.
+    fragment_cache: dict[tuple[Any, ...], dict[Hashable, str]] = field(
+        default_factory=dict, repr=False
+    )
     url_cache: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
-    head_cache: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    #: The state of a visitor without a choice, per GPC signal.
+    blank_states: dict[bool, Any] = field(default_factory=dict, repr=False)
     #: Choice states per (cookie value, GPC signal); bounded.
     state_cache: dict[tuple[str, bool, ChoiceCodec], Any] = field(default_factory=dict, repr=False)
     _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
@@ -154,34 +161,39 @@ class ConsentConfig:
         """This request's CSP nonce, if the host uses one."""
         return self.csp_nonce() if self.csp_nonce is not None else None
 
-    def codec(self) -> ChoiceCodec:
+    def codec(self, app: App | None = None) -> ChoiceCodec:
         """The signer for the app's current keys (read lazily: factories set them late)."""
-        app = current_app
-        secret = app.config.get("SECRET_KEY")
+        config = (app or current_app).config
+        secret = config.get("SECRET_KEY")
         if not secret:
             raise ConfigurationError(
                 "the consent cookie is signed with the app's secret key:"
                 " set app.config['SECRET_KEY'] to a long random value"
             )
-        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), secret)
+        keys = (*(config.get("SECRET_KEY_FALLBACKS") or ()), secret)
         if self._codec is None or self._codec[0] != keys:
             self._codec = (keys, ChoiceCodec(keys, self.max_age))
         return self._codec[1]
 
     def locale(self) -> LocaleInfo:
         """The locale of this request, chosen once and kept on ``g``."""
-        cached = g.get("_consent_locale")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        store = real_g()
+        info = store.get(LOCALE_G_KEY)
+        if info is None:
+            info = self.choose_locale(real_request(), real_app())
+            setattr(store, LOCALE_G_KEY, info)
+        return cast(LocaleInfo, info)
+
+    def choose_locale(self, req: Request, app: App) -> LocaleInfo:
+        """The selector's locale if it names one we have, else ``Accept-Language``'s."""
         chosen = None
-        selector = self.locale_selector or _flask_babel_selector()
+        selector = self.locale_selector or _flask_babel_selector(app)
         if selector is not None:
             chosen = self.catalogs.match(selector())
         if chosen is None:
-            chosen = self.catalogs.negotiate_header(request.headers.get("Accept-Language", ""))
-        info = locale_info(chosen)
-        g._consent_locale = info
-        return info
+            # From the WSGI environ: a missing header in ``req.headers`` costs an exception.
+            chosen = self.catalogs.negotiate_header(req.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        return locale_info(chosen)
 
     def banner_fingerprint(self) -> str:
         """A short hash of the banner and category texts this request's locale shows,
@@ -215,15 +227,42 @@ class ConsentConfig:
         return self.catalogs.translations(self.locale().id, reload=current_app.debug)
 
 
-def _flask_babel_selector() -> LocaleSelector | None:
+def _flask_babel_selector(app: App) -> LocaleSelector | None:
     """Flask-Babel's current locale, when the host app uses it."""
-    if "babel" not in current_app.extensions:
+    if "babel" not in app.extensions:
         return None
     try:
         from flask_babel import get_locale  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return None
     return cast(LocaleSelector, get_locale)
+
+
+# Flask's ``current_app``, ``request`` and ``g`` are proxies that look the
+# object up on every use (about a microsecond each). Code that runs on every
+# page takes the real objects once through these.
+
+
+def real_app() -> Flask:
+    """The app behind ``current_app``."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def real_request() -> Request:
+    """The request behind ``request``."""
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+class Globals(Protocol):
+    """What we use of ``g``: its public ``get`` (plain ``getattr`` raises and
+    catches an exception for every missing name, which costs more)."""
+
+    def get(self, name: str, default: Any = None) -> Any: ...
+
+
+def real_g() -> Globals:
+    """The ``g`` of this app context."""
+    return g._get_current_object()  # type: ignore[no-any-return]
 
 
 def get_config(app: App) -> ConsentConfig:

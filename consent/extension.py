@@ -162,5 +162,10 @@ def _sequence(value: Any, name: str) -> Sequence[Any]:
 def _vary_on_cookie(response: Response) -> Response:
     """A page that looked at the choice differs per visitor: tell caches."""
     if state_was_read():
-        response.vary.add("Cookie")
+        headers = response.headers
+        # Not ``"Vary" in headers``: werkzeug answers a miss with an exception.
+        if any(name.lower() == "vary" for name, _ in headers):
+            response.vary.add("Cookie")
+        else:  # the common case, without parsing a header set
+            headers.add("Vary", "Cookie")
     return response

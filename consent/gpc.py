@@ -12,12 +12,15 @@ from datetime import date
 from flask import Request, Response, current_app, jsonify
 
 HEADER = "Sec-GPC"
+_ENVIRON_KEY = "HTTP_SEC_GPC"
 WELL_KNOWN_PATH = "/.well-known/gpc.json"
 
 
 def signal_in(request: Request) -> bool:
     """Whether the request carries a valid GPC signal (any other value is ignored)."""
-    return request.headers.get(HEADER) == "1"
+    # Read from the WSGI environ: most requests lack the header, and a missing
+    # one in ``request.headers`` costs an exception on every page.
+    return request.environ.get(_ENVIRON_KEY) == "1"
 
 
 def well_known() -> Response:

@@ -14,7 +14,7 @@ from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from babel.dates import format_date
 from flask import current_app, request, url_for
@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from .config import ConsentConfig, get_config
 from .i18n import N_, LocaleInfo, format_duration
+from .page import current_page, current_path
 from .policy import Category, Text
 from .state import ConsentState, get_consent_state
 
@@ -74,13 +75,6 @@ def asset_url(filename: str) -> str:
             "consent.static", filename=filename, v=_asset_version(filename)
         )
     return url
-
-
-def current_path() -> str:
-    """The path and query of this request, to come back to after a choice."""
-    path = request.script_root + request.path
-    query = request.query_string.decode("latin-1")
-    return f"{path}?{query}" if query else path
 
 
 def _pick(text: Text, locale: LocaleInfo, gettext: Callable[[str], str]) -> str:
@@ -183,7 +177,7 @@ def render(template: str, **context: Any) -> Markup:
     return Markup(html)  # noqa: S704 - autoescaped template output
 
 
-#: Stands in for the current path in a cached banner; nothing else can produce it.
+#: Stands in for the current path in kept markup; nothing else can produce it.
 _NEXT = "\x1bconsent-next\x1b"
 
 
@@ -204,50 +198,39 @@ def consent_urls() -> dict[str, str]:
 def consent_banner() -> Markup:
     """The banner (before a choice) or the way back into the settings (after).
 
-    The HTML depends only on the locale and the kind of state, so it is
-    rendered once per combination and the current path filled in; not in
-    debug mode, with a CSP nonce (it changes per request) or with
-    ``CONSENT_CACHE_BANNER`` off.
+    The HTML depends only on the locale and the state, so it is rendered once
+    per combination and the current path filled in; not in debug mode, with a
+    CSP nonce (it changes per request) or with ``CONSENT_CACHE_BANNER`` off.
     """
-    config = get_config(current_app)
-    state = get_consent_state()
-    if not config.cache_banner or current_app.debug or config.nonce() is not None:
-        return render("consent/banner.html", **render_context(state))
-    key = (config.locale().id, state.decided, state.gpc, request.script_root)
-    cached = config.banner_cache.get(key)
-    if cached is None:
-        cached = str(render("consent/banner.html", **render_context(state, _NEXT)))
-        config.banner_cache[key] = cached
-    html = cached.replace(_NEXT, str(escape(current_path())))
-    return Markup(html)  # noqa: S704 - rendered by our autoescaped template, path escaped
+    page = current_page()
+    if page.fragments is None or not page.config.cache_banner:
+        return render("consent/banner.html", **render_context(page.state))
+    kept = page.fragments.get("banner")
+    if kept is None:
+        kept = str(render("consent/banner.html", **render_context(page.state, _NEXT)))
+        page.remember("banner", kept)
+    # Rendered by our autoescaped template; the path is escaped.
+    return Markup(kept.replace(_NEXT, page.next_html))  # noqa: S704
 
 
 def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
     """A link that reopens the settings, for a footer; works without JavaScript."""
-    config = get_config(current_app)
-    # The same encoding url_for uses for a query argument.
-    query = urlencode({"next": current_path()}, safe="!$'()*,/:;?@")
-    key = None
-    if label is None and not attrs and not current_app.debug:
-        key = ("link", config.locale().id, request.script_root)
-        cached = config.banner_cache.get(key)
-        if cached is not None:
-            return Markup(cached.replace(_NEXT, str(escape(query))))  # noqa: S704
+    page = current_page()
+    plain = label is None and not attrs
+    if plain and page.fragments is not None:
+        kept = page.fragments.get("link")
+        if kept is not None:
+            return Markup(kept.replace(_NEXT, page.next_query_html))  # noqa: S704
     attrs.setdefault("class", "consent-settings-link")
     link = Markup("<a%s>%s</a>") % (
         html_attrs(
-            {
-                "href": f"{consent_urls()['preferences']}?{_NEXT if key else query}",
-                "data-consent-open": True,
-                **attrs,
-            }
+            {"href": f"{consent_urls()['preferences']}?{_NEXT}", "data-consent-open": True, **attrs}
         ),
-        label if label is not None else config.translations().gettext("Cookie settings"),
+        label if label is not None else page.config.translations().gettext("Cookie settings"),
     )
-    if key is None:
-        return link
-    config.banner_cache[key] = str(link)
-    return Markup(str(link).replace(_NEXT, str(escape(query))))  # noqa: S704
+    if plain:
+        page.remember("link", str(link))
+    return Markup(str(link).replace(_NEXT, page.next_query_html))  # noqa: S704
 
 
 def html_attrs(attrs: Mapping[str, Any]) -> Markup:
@@ -289,20 +272,33 @@ def consent_script(
     script that the banner's JavaScript turns into a live one as soon as the
     visitor allows the category, without a reload.
     """
-    allowed = get_consent_state().allows(category)
+    page = current_page()
+    # The body is the page author's own template block, not visitor input.
     body = caller() if caller is not None else ""
+    key = None
+    if page.fragments is not None:
+        # With each value's type: True and 1 are equal keys but different markup.
+        key = ("script", category, src, body, *((k, type(v), v) for k, v in attrs.items()))
+        try:
+            kept = page.fragments.get(key)
+        except TypeError:  # an unhashable attribute value: build it every time
+            key = kept = None
+        if kept is not None:
+            return Markup(kept)  # noqa: S704 - built below from escaped parts
+    allowed = page.state.allows(category)
     attrs = {"data-consent": category, **attrs}
     if "nonce" not in attrs:
         # Carried over by the banner's script when it activates an inert one.
-        attrs["nonce"] = get_config(current_app).nonce()
+        attrs["nonce"] = page.nonce
     script_type = attrs.pop("type", None)
     if allowed:
         final = {"type": script_type, "src": src, **attrs}
     else:
         final = {"type": "text/plain", "data-type": script_type, "data-src": src, **attrs}
-    # The body is the page author's own template block, not visitor input.
-    inline = Markup(body)  # noqa: S704
-    return Markup("<script%s>%s</script>") % (html_attrs(final), inline)
+    markup = Markup("<script%s>%s</script>") % (html_attrs(final), Markup(body))  # noqa: S704
+    if key is not None:
+        page.remember(key, str(markup))
+    return markup
 
 
 @dataclass(frozen=True)
@@ -357,28 +353,25 @@ def consent_head() -> Markup:
     default already reflects their choice, so tags never flash from denied to
     granted.
     """
-    config = get_config(current_app)
-    if config.google is None:
+    page = current_page()
+    google = page.config.google
+    if google is None:
         return Markup()
-    state = get_consent_state()
-    nonce = config.nonce()  # changes per request: such markup is never kept
-    key = (tuple(state.categories.items()), request.script_root)
-    markup = config.head_cache.get(key) if nonce is None else None
-    if markup is None:
-        settings = json.dumps(config.google.page_settings(state), separators=(",", ":"))
-        markup = str(
+    kept = page.fragments.get("head") if page.fragments is not None else None
+    if kept is None:
+        settings = json.dumps(google.page_settings(page.state), separators=(",", ":"))
+        kept = str(
             Markup("<script%s></script>")
             % html_attrs(
                 {
                     "src": asset_url("consent/gcm.min.js"),
-                    "nonce": nonce,
+                    "nonce": page.nonce,
                     "data-consent-gcm": settings,
                 }
             )
         )
-        if nonce is None:
-            config.head_cache[key] = markup
-    return Markup(markup)  # noqa: S704 - built above from escaped parts
+        page.remember("head", kept)
+    return Markup(kept)  # noqa: S704 - built above from escaped parts
 
 
 def consent_iframe(

@@ -10,16 +10,18 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, cast
 
-from flask import current_app, g, request
+from flask import Flask, Request
 from werkzeug.local import LocalProxy
 
-from .config import ConsentConfig, get_config
+from .config import ConsentConfig, get_config, real_app, real_g, real_request
 from .cookie import StoredChoice
 from .errors import UnknownCategoryError
 from .gpc import signal_in as gpc_signal_in
 from .policy import NECESSARY, Policy
 
-_G_KEY = "_consent_state"
+STATE_G_KEY = "_consent_state"
+#: Where :mod:`consent.page` keeps the request's page; dropped when the state changes.
+PAGE_G_KEY = "_consent_page"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class ConsentState:
         """Every category id mapped to whether it is allowed, ``necessary`` first."""
         return MappingProxyType({c.id: self.allows(c.id) for c in self.policy.categories})
 
+    @cached_property
+    def cache_key(self) -> tuple[Any, ...]:
+        """What markup can depend on: states with equal keys render alike."""
+        return (self.decided, self.gpc, tuple(self.categories.items()))
+
     @property
     def refused(self) -> tuple[str, ...]:
         return tuple(cid for cid in self.policy.optional_ids if not self.allows(cid))
@@ -90,29 +97,29 @@ class ConsentState:
         }
 
 
-def load_state(config: ConsentConfig) -> ConsentState:
-    """Read the choice cookie of the current request into a :class:`ConsentState`."""
+def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
+    """Read the choice cookie of ``req`` into a :class:`ConsentState`."""
     policy = config.policy
-    gpc = config.gpc and gpc_signal_in(request)
-    values = set(request.cookies.getlist(config.cookie_name))
+    gpc = config.gpc and gpc_signal_in(req)
+    values = set(req.cookies.getlist(config.cookie_name))
     if len(values) > 1:
         # Two different choice cookies: one may have been tossed in from a
         # sibling subdomain. Neither can be trusted to be the visitor's.
-        return ConsentState(policy, gpc=gpc)
+        return _no_choice(config, gpc)
     # Asked for even without a cookie: a missing SECRET_KEY must fail loudly
     # on the first page, not on the first choice. Part of the cache key too,
     # so a changed secret key reads every cookie afresh.
-    codec = config.codec()
+    codec = config.codec(app)
     value = next(iter(values), None)
     if not value:
-        return ConsentState(policy, gpc=gpc)
+        return _no_choice(config, gpc)
     # A choice is immutable: the same verified value always reads the same.
     cached = config.state_cache.get((value, gpc, codec))
     if cached is not None and cached[1] >= time.time():
         return cast(ConsentState, cached[0])
     stored = codec.loads(value)
     if stored is None:
-        return ConsentState(policy, gpc=gpc)
+        return _no_choice(config, gpc)
     state = _state_from(policy, stored, gpc)
     if len(config.state_cache) >= 4096:
         config.state_cache.clear()
@@ -121,6 +128,14 @@ def load_state(config: ConsentConfig) -> ConsentState:
         stored.decided_at.timestamp() + config.max_age,
     )
     return state
+
+
+def _no_choice(config: ConsentConfig, gpc: bool) -> ConsentState:
+    """The state of every visitor without a (valid) choice: one object, built once."""
+    state = config.blank_states.get(gpc)
+    if state is None:
+        state = config.blank_states[gpc] = ConsentState(config.policy, gpc=gpc)
+    return cast(ConsentState, state)
 
 
 def _state_from(policy: Policy, stored: StoredChoice, gpc: bool) -> ConsentState:
@@ -135,21 +150,26 @@ def _state_from(policy: Policy, stored: StoredChoice, gpc: bool) -> ConsentState
 
 def get_consent_state() -> ConsentState:
     """The current request's state, computed on first use and kept on ``g``."""
-    state = g.get(_G_KEY)
+    store = real_g()
+    state = store.get(STATE_G_KEY)
     if state is None:
-        state = load_state(get_config(current_app))
-        setattr(g, _G_KEY, state)
+        app = real_app()
+        state = load_state(get_config(app), real_request(), app)
+        setattr(store, STATE_G_KEY, state)
     return cast(ConsentState, state)
 
 
 def state_was_read() -> bool:
     """Whether this request looked at the choice (so its response varies on Cookie)."""
-    return g.get(_G_KEY) is not None
+    return real_g().get(STATE_G_KEY) is not None
 
 
 def replace_state(state: ConsentState) -> None:
     """Make a just-recorded choice the current one for the rest of the request."""
-    setattr(g, _G_KEY, state)
+    store = real_g()
+    setattr(store, STATE_G_KEY, state)
+    if store.get(PAGE_G_KEY) is not None:
+        delattr(store, PAGE_G_KEY)
 
 
 #: The visitor's consent for the current request.

@@ -289,11 +289,68 @@ def test_cached_banner_fills_in_each_page_and_language(client: Any) -> None:
     assert ">Decline</button>" in english
 
 
+def _kept_banners(app: Any) -> list[str]:
+    cache = app.extensions["consent"].fragment_cache
+    return [kept["banner"] for kept in cache.values() if "banner" in kept]
+
+
 def test_banner_cache_can_be_turned_off(make_app: AppFactory) -> None:
     app = make_app(CONSENT_CACHE_BANNER=False)
     client = app.test_client()
     client.get("/")
-    assert app.extensions["consent"].banner_cache == {}
+    assert _kept_banners(app) == []
     cached = make_app()
     cached.test_client().get("/")
-    assert len(cached.extensions["consent"].banner_cache) == 1
+    assert len(_kept_banners(cached)) == 1
+
+
+def test_vary_joins_a_vary_the_page_already_sends(app: Flask) -> None:
+    @app.get("/compressed")
+    def compressed() -> Any:
+        html = render_template_string("{{ consent_banner() }}")
+        return html, {"Vary": "Accept-Encoding"}
+
+    vary = app.test_client().get("/compressed").headers.get_all("Vary")
+    assert [v.strip() for v in ",".join(vary).split(",")] == ["Accept-Encoding", "Cookie"]
+
+
+def test_kept_scripts_tell_true_from_one_and_each_state(make_app: AppFactory) -> None:
+    """Gated scripts are kept per state and arguments; equal-hashing values stay apart."""
+    app = make_app()
+    template = (
+        "{{ consent_script('analytics', src='/a.js', defer=True) }}|"
+        "{{ consent_script('analytics', src='/a.js', defer=1) }}|"
+        "{{ consent_script('analytics', src='/a.js', defer=1.0) }}"
+    )
+
+    @app.get("/scripts")
+    def scripts() -> str:
+        return render_template_string(template)
+
+    client = app.test_client()
+    for _ in range(2):  # the second request is served from the kept markup
+        parts = client.get("/scripts").get_data(as_text=True).split("|")
+        assert [" defer " in p or " defer>" in p for p in parts] == [True, False, False]
+        assert 'defer="1"' in parts[1]
+        assert 'defer="1.0"' in parts[2]
+        assert all('type="text/plain"' in p for p in parts)
+    choose(client, "accept")
+    allowed = client.get("/scripts").get_data(as_text=True).split("|")
+    assert allowed[0] == '<script src="/a.js" data-consent="analytics" defer></script>'
+
+
+def test_unhashable_script_attributes_are_rendered_each_time(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = consent_script("analytics", src="/a.js", data_tags=["x"])
+    assert 'data-tags="[&#39;x&#39;]"' in html
+
+
+def test_markup_kept_per_process_stays_bounded(make_app: AppFactory) -> None:
+    """Script roots come from the deployment, but a proxy may pass them on: keep a bound."""
+    from consent.page import MAX_COMBINATIONS
+
+    app = make_app()
+    client = app.test_client()
+    for n in range(MAX_COMBINATIONS + 5):
+        client.get("/", environ_overrides={"SCRIPT_NAME": f"/p{n}"})
+    assert 0 < len(app.extensions["consent"].fragment_cache) <= MAX_COMBINATIONS
