@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +28,18 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def pin_to(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that keeps a child process (and its children) on ``cpus``."""
+    if not cpus:
+        return None
+    chosen = set(cpus)
+
+    def pin() -> None:
+        os.sched_setaffinity(0, chosen)
+
+    return pin
 
 
 def gzip_size(data: bytes) -> int:
@@ -111,9 +123,11 @@ class Gunicorn:
         log_path: Path,
         *,
         workers: int = 2,
+        cpus: frozenset[int] | None = None,
         ready_timeout: float = 20.0,
     ) -> None:
         self.app = app
+        self.cpus = cpus
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.workers = workers
@@ -155,6 +169,7 @@ class Gunicorn:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=pin_to(self.cpus),
         )
         self._wait_ready()
         return self

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -19,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import BENCH_SECRET, Gunicorn, accept_all, http_request
+from bench.common import BENCH_SECRET, Gunicorn, accept_all, http_request, pin_to
 from consent.cookie import ChoiceCodec
 from consent.i18n import parse_count
 from examples.news import create_app
@@ -128,9 +129,21 @@ class LoadResult:
     worker_parses: dict[str, tuple[int, int]]  # pid -> (after warm-up, after load)
     worker_restarts: int
     cookie_header: str
+    workers: int = 2
+    #: CPUs the load generator and the servers were pinned to (empty: not pinned).
+    load_cpus: frozenset[int] = frozenset()
+    server_cpus: frozenset[int] = frozenset()
 
     def ratio(self, visitor: str) -> float:
-        """Throughput with / without, over all rounds."""
+        """The median of the rounds' with / without ratios.
+
+        Each round runs the two sites back to back, so a burst of other work on
+        the machine moves one round, not the figure.
+        """
+        return statistics.median(self.round_ratios(visitor))
+
+    def pooled_ratio(self, visitor: str) -> float:
+        """Throughput with / without, over all rounds together."""
         return self.scenarios[("with", visitor)].rps / self.scenarios[("without", visitor)].rps
 
     def round_ratios(self, visitor: str) -> list[float]:
@@ -153,7 +166,12 @@ class LoadResult:
 
 
 def wrk_run(
-    url: str, headers: dict[str, str], threads: int, connections: int, seconds: float
+    url: str,
+    headers: dict[str, str],
+    threads: int,
+    connections: int,
+    seconds: float,
+    cpus: frozenset[int] | None = None,
 ) -> Run:
     wrk = shutil.which("wrk")
     assert wrk is not None
@@ -174,7 +192,12 @@ def wrk_run(
     command.append(url)
     try:
         out = subprocess.run(
-            command, check=True, capture_output=True, text=True, timeout=seconds + 30
+            command,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            preexec_fn=pin_to(cpus),
         ).stdout
     finally:
         Path(script.name).unlink(missing_ok=True)
@@ -242,12 +265,17 @@ def _py_worker(
 
 
 def python_run(
-    port: int, headers: dict[str, str], processes: int, connections: int, seconds: float
+    port: int,
+    headers: dict[str, str],
+    processes: int,
+    connections: int,
+    seconds: float,
+    cpus: frozenset[int] | None = None,
 ) -> Run:
     """A bounded closed-loop generator: ``processes`` x threads, each capped at 200k requests."""
     per_process = max(1, connections // processes)
     started = time.monotonic()
-    with ProcessPoolExecutor(processes) as pool:
+    with ProcessPoolExecutor(processes, initializer=pin_to(cpus)) as pool:
         futures = [
             pool.submit(_py_worker, port, "/", headers, per_process, seconds, 200_000)
             for _ in range(processes)
@@ -343,10 +371,22 @@ def _worker_parses(port: int, workers: int = 2, rounds: int = 3) -> dict[str, in
 # -- orchestration ---------------------------------------------------------------
 
 
+def split_cpus() -> tuple[frozenset[int], frozenset[int]]:
+    """One CPU for the load generator, the rest for the servers; none pinned on one CPU.
+
+    On a small machine wrk and gunicorn would otherwise take CPU from each
+    other, and how much differs from run to run.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return frozenset(), frozenset()
+    return frozenset(cpus[:1]), frozenset(cpus[1:])
+
+
 def measure(
     workdir: Path,
     *,
-    threads: int = 2,
+    threads: int = 1,
     connections: int = 16,
     duration: float = 8.0,
     rounds: int = 2,
@@ -355,6 +395,8 @@ def measure(
     log: bool = True,
 ) -> LoadResult:
     tool = "wrk" if shutil.which("wrk") and not force_python else "python"
+    load_cpus, server_cpus = split_cpus()
+    workers = len(server_cpus) or 2
 
     restarts = 0
 
@@ -362,9 +404,12 @@ def measure(
         nonlocal restarts
         pids, cpu_before = server.cpu_seconds()
         if tool == "wrk":
-            result = wrk_run(server.origin + "/", headers, threads, connections, seconds)
+            result = wrk_run(server.origin + "/", headers, threads, connections, seconds, load_cpus)
         else:
-            result = python_run(server.port, headers, threads, connections, seconds)
+            # Python clients need more than one process to keep a server busy.
+            result = python_run(
+                server.port, headers, max(2, threads), connections, seconds, load_cpus
+            )
         pids_after, cpu_after = server.cpu_seconds()
         if pids_after != pids:
             restarts += 1  # a worker was replaced: its CPU time is not comparable
@@ -380,8 +425,20 @@ def measure(
         for visitor in ("first", "returning")
     }
     with (
-        Gunicorn("bench.wsgi:plain_app()", env, workdir / "gunicorn-without.log") as plain,
-        Gunicorn("bench.wsgi:consent_app()", env, workdir / "gunicorn-with.log") as full,
+        Gunicorn(
+            "bench.wsgi:plain_app()",
+            env,
+            workdir / "gunicorn-without.log",
+            workers=workers,
+            cpus=server_cpus,
+        ) as plain,
+        Gunicorn(
+            "bench.wsgi:consent_app()",
+            env,
+            workdir / "gunicorn-with.log",
+            workers=workers,
+            cpus=server_cpus,
+        ) as full,
     ):
         cookie = f"consent={accept_all(full.port)}"
         # The cookie really makes a returning visitor on this server.
@@ -393,7 +450,7 @@ def measure(
         for server in servers.values():  # warm-up: imports, templates, catalogs
             for visitor in ("first", "returning"):
                 run(server, headers[visitor], warmup)
-        warm = _worker_parses(full.port)
+        warm = _worker_parses(full.port, workers)
         order = [(s, v) for v in ("first", "returning") for s in ("without", "with")]
         for n in range(rounds):
             for site, visitor in order if n % 2 == 0 else order[::-1]:
@@ -406,7 +463,7 @@ def measure(
                         f"  CPU {result.cpu_seconds / result.requests * 1000:.2f} ms/req",
                         flush=True,
                     )
-        after = _worker_parses(full.port)
+        after = _worker_parses(full.port, workers)
     warm_count, after_count = catalog_parses(workdir / "parses")
     codec_us, codec_repeat_us = codec_cost()
     return LoadResult(
@@ -425,4 +482,7 @@ def measure(
         worker_parses={pid: (warm.get(pid, -1), after.get(pid, -1)) for pid in {*warm, *after}},
         worker_restarts=restarts,
         cookie_header=cookie,
+        workers=workers,
+        load_cpus=load_cpus,
+        server_cpus=server_cpus,
     )

@@ -28,8 +28,8 @@ BUDGET_FIRST_VISIT_GZIP = 3 * 1024
 BUDGET_RATIO_RETURNING = 0.95
 BUDGET_RATIO_FIRST = 0.90
 #: Load: each of the four cases runs ROUNDS times for DURATION seconds, interleaved.
-ROUNDS = 4
-DURATION = 5.0
+ROUNDS = 6
+DURATION = 4.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class Row:
     value: str
     budget: str = ""
     result: str = ""
+
+
+def _cpus(cpus: frozenset[int]) -> str:
+    return ", ".join(str(c) for c in sorted(cpus))
 
 
 def verdict(ok: bool) -> str:
@@ -144,9 +148,15 @@ def build_rows(
         if ld.tool == "wrk"
         else f"Python load generator ({ld.threads} processes, {ld.connections} connections)"
     )
+    pinned = (
+        f" on CPU {_cpus(ld.server_cpus)}, load generator on CPU {_cpus(ld.load_cpus)}"
+        if ld.server_cpus
+        else ", not pinned: one CPU"
+    )
     rows.append(
         Row(
-            f"**Server**: GET / of the example site under gunicorn (2 sync workers), {tool},"
+            f"**Server**: GET / of the example site under gunicorn ({ld.workers} sync"
+            f" worker{'s' if ld.workers != 1 else ''}{pinned}), {tool},"
             f" {ld.rounds} x {ld.duration:g} s per case",
             "",
         )
@@ -160,7 +170,8 @@ def build_rows(
             Row(
                 f"Throughput, {label}: without → with extension",
                 f"{without.rps:,.0f} → {with_.rps:,.0f} req/s; ratio **{ratio:.2f}**"
-                f" (rounds: {', '.join(f'{r:.2f}' for r in rounds)})",
+                f" (median of rounds: {', '.join(f'{r:.2f}' for r in rounds)};"
+                f" pooled {ld.pooled_ratio(visitor):.2f})",
                 f"ratio ≥ {budget:.2f}",
                 verdict(ratio >= budget),
             ),
@@ -277,26 +288,31 @@ configuration script is extra on every page: the one used for the time-to-banner
 page is shown for vanilla-cookieconsent. Budget: first visit ≤ 3 KB gzip.
 
 **Server overhead.** The example site (`examples/news`, article page `/`) runs
-under gunicorn, 2 sync workers, on a free 127.0.0.1 port, as
-`bench.wsgi:consent_app()`. The comparison, `bench.wsgi:plain_app()`, is a Flask
-app without `Consent` that renders the same templates and article, with
-`consent_banner`, `consent_script`, `consent_settings_link`, `consent_head` (and
-`consent_iframe`, `consent_cookie_table`) registered as globals that return
-`''`. Both run at the same time; each of the four cases (with/without x first
-visit/returning) gets a 2 s warm-up, then 4 rounds of 5 s runs; within a round
-the with and without runs of a case are adjacent and the order is reversed every
-other round, so that drift in machine load hits both sides alike. The load is
-`wrk -t2 -c16 -d5s --timeout 5s` with `Accept-Language: de`; the returning
-visitor sends the consent cookie obtained by `POST /consent/accept` on every
-request (one visitor: a process that keeps verified cookies verifies it once). A
-wrk Lua script counts every status; socket errors come from wrk's summary.
-Throughput is all requests / all measured seconds of a case, and the ratio is
-with / without (each round's own ratio is listed too); p50/p99 are wrk's per
-run, averaged over the rounds. Server CPU per request is the user + system time
-of the gunicorn workers (from `/proc/<pid>/stat`) during the runs divided by the
-requests answered; "CPU-bound ratio" is without / with of that, which is what
-the throughput ratio tends to when the server's CPU is the only limit, and is
-much less sensitive to other load on the machine. Without wrk (not root, no apt)
+under gunicorn (sync workers) on a free 127.0.0.1 port, as
+`bench.wsgi:consent_app()`. The comparison, `bench.wsgi:plain_app()`, is the same
+Flask app with the same configuration (`SECRET_KEY` included, so Flask opens its
+session on both) but without `Consent`: it renders the same templates and
+article, with `consent_banner`, `consent_script`, `consent_settings_link`,
+`consent_head` (and `consent_iframe`, `consent_cookie_table`) registered as
+globals that return `''`. On a machine with two or more CPUs, wrk is pinned to
+the first CPU and both gunicorns to the others, one worker per CPU, so the load
+generator does not take CPU from the server it measures (and not by different
+amounts in different runs). Both sites run at the same time; each of the four
+cases (with/without x first visit/returning) gets a 2 s warm-up, then 6 rounds
+of 4 s runs; within a round the with and without runs of a case are adjacent and
+the order is reversed every other round, so that drift in machine load hits
+both sides alike. The load is `wrk -t1 -c16 -d4s --timeout 5s` with
+`Accept-Language: de`; the returning visitor sends the consent cookie obtained
+by `POST /consent/accept` on every request (one visitor: a process that keeps
+verified cookies verifies it once). A wrk Lua script counts every status; socket
+errors come from wrk's summary. The ratio is the median of the rounds' with /
+without throughput ratios (each round's own is listed, and the pooled figure of
+all rounds too), so a burst of other work moves one round and not the figure;
+p50/p99 are wrk's per run, averaged over the rounds. Server CPU per request is
+the user + system time of the gunicorn workers (from `/proc/<pid>/stat`) during
+the runs divided by the requests answered; "CPU-bound ratio" is without / with
+of that, which is what the throughput ratio tends to when the server's CPU is
+the only limit. Without wrk (not root, no apt)
 a bounded Python closed-loop generator (2 processes x 8 threads, `http.client`)
 is used and named in the table. Budgets: with/without ≥ 0.90 first visit, ≥ 0.95
 returning; zero errors and zero 5xx.

@@ -20,7 +20,7 @@ from babel.dates import format_date
 from flask import current_app, request, url_for
 from markupsafe import Markup, escape
 
-from .config import ConsentConfig, get_config
+from .config import ConsentConfig, get_config, real_app
 from .i18n import N_, LocaleInfo, format_duration
 from .page import current_page, current_path
 from .policy import Category, Text
@@ -31,7 +31,7 @@ _STATIC_DIR = Path(__file__).parent / "static"
 
 def get_locale() -> str:
     """The locale the banner speaks on this request (``de``, ``pt_BR``, ``zh_Hant``)."""
-    return get_config(current_app).locale().id
+    return get_config(real_app()).locale().id
 
 
 #: Label and description of the categories that ship translated.
@@ -275,10 +275,12 @@ def consent_script(
     page = current_page()
     # The body is the page author's own template block, not visitor input.
     body = caller() if caller is not None else ""
-    key = None
+    key: tuple[Any, ...] | None = None
     if page.fragments is not None:
-        # With each value's type: True and 1 are equal keys but different markup.
-        key = ("script", category, src, body, *((k, type(v), v) for k, v in attrs.items()))
+        key = ("script", category, src, body)
+        if attrs:
+            # With each value's type: True and 1 are equal keys but different markup.
+            key += tuple((name, type(value), value) for name, value in attrs.items())
         try:
             kept = page.fragments.get(key)
         except TypeError:  # an unhashable attribute value: build it every time
