@@ -26,7 +26,7 @@ from .state import PAGE_G_KEY, STATE_G_KEY, ConsentState, load_state
 #: Distinct (locale, state, root) combinations kept; beyond it the cache starts over.
 MAX_COMBINATIONS = 1024
 #: Fragments kept per combination (gated scripts are keyed by their arguments).
-MAX_FRAGMENTS = 256
+MAX_FRAGMENTS = 64
 
 
 def current_path(req: Request | None = None) -> str:
