@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import timeit
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -372,10 +372,12 @@ def _worker_parses(port: int, workers: int = 2, rounds: int = 3) -> dict[str, in
 
 
 def split_cpus() -> tuple[frozenset[int], frozenset[int]]:
-    """One CPU for the load generator, the rest for the servers; none pinned on one CPU.
+    """One CPU for the load generators, the rest shared by both servers; none on one CPU.
 
     On a small machine wrk and gunicorn would otherwise take CPU from each
-    other, and how much differs from run to run.
+    other, and how much differs from run to run. The two sites are measured at
+    the same time on the same CPUs, so the scheduler shares those CPUs between
+    them and a slow moment of the (virtual) machine slows both alike.
     """
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
@@ -399,6 +401,7 @@ def measure(
     workers = len(server_cpus) or 2
 
     restarts = 0
+    lock = threading.Lock()
 
     def run(server: Gunicorn, headers: dict[str, str], seconds: float) -> Run:
         nonlocal restarts
@@ -412,7 +415,8 @@ def measure(
             )
         pids_after, cpu_after = server.cpu_seconds()
         if pids_after != pids:
-            restarts += 1  # a worker was replaced: its CPU time is not comparable
+            with lock:
+                restarts += 1  # a worker was replaced: its CPU time is not comparable
         result.cpu_seconds = max(0.0, cpu_after - cpu_before)
         return result
 
@@ -451,18 +455,26 @@ def measure(
             for visitor in ("first", "returning"):
                 run(server, headers[visitor], warmup)
         warm = _worker_parses(full.port, workers)
-        order = [(s, v) for v in ("first", "returning") for s in ("without", "with")]
-        for n in range(rounds):
-            for site, visitor in order if n % 2 == 0 else order[::-1]:
-                result = run(servers[site], headers[visitor], duration)
-                scenarios[(site, visitor)].runs.append(result)
-                if log:
-                    print(
-                        f"  load round {n + 1}: {site:7} {visitor:9} {result.rps:7.0f} req/s"
-                        f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
-                        f"  CPU {result.cpu_seconds / result.requests * 1000:.2f} ms/req",
-                        flush=True,
-                    )
+        with ThreadPoolExecutor(2) as both:
+            for n in range(rounds):
+                for visitor in ("first", "returning") if n % 2 == 0 else ("returning", "first"):
+                    # Both sites at the same moment, on the same server CPUs: whatever
+                    # else the machine does then slows both alike.
+                    futures = {
+                        site: both.submit(run, server, headers[visitor], duration)
+                        for site, server in servers.items()
+                    }
+                    runs = {site: future.result() for site, future in futures.items()}
+                    for site, result in runs.items():
+                        scenarios[(site, visitor)].runs.append(result)
+                        if log:
+                            print(
+                                f"  load round {n + 1}: {site:7} {visitor:9}"
+                                f" {result.rps:7.0f} req/s"
+                                f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                                f"  CPU {result.cpu_seconds / result.requests * 1000:.2f} ms/req",
+                                flush=True,
+                            )
         after = _worker_parses(full.port, workers)
     warm_count, after_count = catalog_parses(workdir / "parses")
     codec_us, codec_repeat_us = codec_cost()

@@ -147,7 +147,7 @@ def serve(app: Flask) -> Iterator[str]:
 
 def vanilla_page(config: str) -> str:
     """The article page without our extension, with vanilla-cookieconsent added as documented."""
-    app = plain_app()
+    app = plain_app({"SECRET_KEY": BENCH_SECRET})
     html = app.test_client().get("/", headers={"Accept-Language": "de"}).get_data(as_text=True)
     head = '<link rel="stylesheet" href="/cc/cookieconsent.css">\n</head>'
     body = f'<script src="/cc/cookieconsent.umd.js"></script>\n<script>{config}</script>\n</body>'

@@ -28,8 +28,8 @@ BUDGET_FIRST_VISIT_GZIP = 3 * 1024
 BUDGET_RATIO_RETURNING = 0.95
 BUDGET_RATIO_FIRST = 0.90
 #: Load: each of the four cases runs ROUNDS times for DURATION seconds, interleaved.
-ROUNDS = 6
-DURATION = 4.0
+ROUNDS = 16
+DURATION = 2.0
 
 
 @dataclass(frozen=True)
@@ -294,25 +294,27 @@ Flask app with the same configuration (`SECRET_KEY` included, so Flask opens its
 session on both) but without `Consent`: it renders the same templates and
 article, with `consent_banner`, `consent_script`, `consent_settings_link`,
 `consent_head` (and `consent_iframe`, `consent_cookie_table`) registered as
-globals that return `''`. On a machine with two or more CPUs, wrk is pinned to
-the first CPU and both gunicorns to the others, one worker per CPU, so the load
-generator does not take CPU from the server it measures (and not by different
-amounts in different runs). Both sites run at the same time; each of the four
-cases (with/without x first visit/returning) gets a 2 s warm-up, then 6 rounds
-of 4 s runs; within a round the with and without runs of a case are adjacent and
-the order is reversed every other round, so that drift in machine load hits
-both sides alike. The load is `wrk -t1 -c16 -d4s --timeout 5s` with
-`Accept-Language: de`; the returning visitor sends the consent cookie obtained
-by `POST /consent/accept` on every request (one visitor: a process that keeps
-verified cookies verifies it once). A wrk Lua script counts every status; socket
-errors come from wrk's summary. The ratio is the median of the rounds' with /
-without throughput ratios (each round's own is listed, and the pooled figure of
-all rounds too), so a burst of other work moves one round and not the figure;
-p50/p99 are wrk's per run, averaged over the rounds. Server CPU per request is
-the user + system time of the gunicorn workers (from `/proc/<pid>/stat`) during
-the runs divided by the requests answered; "CPU-bound ratio" is without / with
-of that, which is what the throughput ratio tends to when the server's CPU is
-the only limit. Without wrk (not root, no apt)
+globals that return `''`. On a machine with two or more CPUs, the load
+generators are pinned to the first CPU and both gunicorns to the others (one
+sync worker per CPU), so wrk does not take CPU from the servers it measures.
+The two sites are measured at the same moment: each round starts one wrk run
+against each site together, so the scheduler shares the server CPUs between
+them and whatever else the (virtual) machine does in that moment slows both
+alike; the ratio of their throughputs is then the ratio of their costs per
+request. Each of the two visitor cases gets a 2 s warm-up per site, then 16
+rounds of 2 s (the order of the cases alternates). The load is
+`wrk -t1 -c16 -d2s --timeout 5s` per site with `Accept-Language: de`; the
+returning visitor sends the consent cookie obtained by `POST /consent/accept`
+on every request (one visitor: a process that keeps verified cookies verifies
+it once). A wrk Lua script counts every status; socket errors come from wrk's
+summary. The ratio is the median of the rounds' with / without throughput ratios
+(each round's own is listed, and the pooled figure of all rounds too);
+throughput in req/s is per site while the two share the CPUs, so it is about
+half of what one site alone would get. p50/p99 are wrk's per run, averaged over
+the rounds. Server CPU per request is the user + system time of the gunicorn
+workers (from `/proc/<pid>/stat`) during the runs divided by the requests
+answered; "CPU-bound ratio" is without / with of that, which is what the
+throughput ratio tends to when the server's CPU is the only limit. Without wrk (not root, no apt)
 a bounded Python closed-loop generator (2 processes x 8 threads, `http.client`)
 is used and named in the table. Budgets: with/without ≥ 0.90 first visit, ≥ 0.95
 returning; zero errors and zero 5xx.
@@ -355,12 +357,11 @@ values, i.e. milliseconds since navigation start; the table shows medians.
 
 NOISE = """\
 Throughput and time to banner are wall-clock measurements on this machine while
-it did whatever else it was doing (see the load averages above: on a shared
-2-core machine other jobs compete with gunicorn, wrk and Chromium). The
-per-round ratios and the ranges show how much that moved them. Server CPU per
-request is the steadier figure of what the extension costs; rerun `make bench`
-on an idle machine for wall-clock figures to quote. Byte counts do not depend
-on the machine."""
+it did whatever else it was doing (see the load averages above). The two sites
+are loaded at the same moment on the same CPU, so a slow moment hits both and
+the ratios hold; the req/s themselves are per site while they share that CPU,
+and the per-round ratios and the ranges show the spread. Byte counts do not
+depend on the machine."""
 
 
 def budgets(rows: list[Row]) -> list[str]:

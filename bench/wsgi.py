@@ -77,14 +77,15 @@ def _nothing(*args: Any, **kwargs: Any) -> str:
     return ""
 
 
-def plain_app() -> Flask:
+def plain_app(config: dict[str, Any] | None = None) -> Flask:
     """The same article page without the extension: consent helpers render ``''``.
 
     Configured like :func:`consent_app` (the same ``SECRET_KEY``, so Flask opens
-    its session on both): the only difference is the extension.
+    its session on both): the only difference is the extension. ``config``
+    replaces the environment's keys, for use in-process.
     """
     app = Flask("examples.news", root_path=str(NEWS_DIR))
-    app.config.update(env_config())
+    app.config.update(env_config() if config is None else config)
     app.jinja_env.globals.update(dict.fromkeys(CONSENT_GLOBALS, _nothing))
 
     add_pages(app, lambda: request.accept_languages.best_match(["de", "en"]) or "en")
