@@ -177,10 +177,13 @@ class ConsentConfig:
 
     def locale(self) -> LocaleInfo:
         """The locale of this request, chosen once and kept on ``g``."""
-        store = real_g()
+        return self.kept_locale(real_g(), real_request(), real_app())
+
+    def kept_locale(self, store: Globals, req: Request, app: App) -> LocaleInfo:
+        """The locale from ``g`` (``store``), chosen and kept there on first use."""
         info = store.get(LOCALE_G_KEY)
         if info is None:
-            info = self.choose_locale(real_request(), real_app())
+            info = self.choose_locale(req, app)
             setattr(store, LOCALE_G_KEY, info)
         return cast(LocaleInfo, info)
 

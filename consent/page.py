@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 from flask import Request
 from markupsafe import escape
 
-from .config import LOCALE_G_KEY, ConsentConfig, get_config, real_app, real_g, real_request
+from .config import ConsentConfig, get_config, real_app, real_g, real_request
 from .i18n import LocaleInfo
-from .state import PAGE_G_KEY, STATE_G_KEY, ConsentState, load_state
+from .state import PAGE_G_KEY, ConsentState, kept_state
 
 #: Distinct (locale, state, root) combinations kept; beyond it the cache starts over.
 MAX_COMBINATIONS = 1024
@@ -96,14 +96,8 @@ def current_page() -> Page:
     app = real_app()
     req = real_request()
     config = get_config(app)
-    state = store.get(STATE_G_KEY)
-    if state is None:
-        state = load_state(config, req, app)
-        setattr(store, STATE_G_KEY, state)
-    locale = store.get(LOCALE_G_KEY)
-    if locale is None:
-        locale = config.choose_locale(req, app)
-        setattr(store, LOCALE_G_KEY, locale)
+    state = kept_state(store, config, req, app)
+    locale = config.kept_locale(store, req, app)
     root = req.script_root
     nonce = config.nonce()
     fragments = None

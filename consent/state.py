@@ -13,7 +13,7 @@ from typing import Any, cast
 from flask import Flask, Request
 from werkzeug.local import LocalProxy
 
-from .config import ConsentConfig, get_config, real_app, real_g, real_request
+from .config import ConsentConfig, Globals, get_config, real_app, real_g, real_request
 from .cookie import StoredChoice
 from .errors import UnknownCategoryError
 from .gpc import signal_in as gpc_signal_in
@@ -148,15 +148,19 @@ def _state_from(policy: Policy, stored: StoredChoice, gpc: bool) -> ConsentState
     return ConsentState(policy, choices, stored.consent_id, stored.decided_at, gpc)
 
 
-def get_consent_state() -> ConsentState:
-    """The current request's state, computed on first use and kept on ``g``."""
-    store = real_g()
+def kept_state(store: Globals, config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
+    """The request's state from ``g`` (``store``), loaded and kept there on first use."""
     state = store.get(STATE_G_KEY)
     if state is None:
-        app = real_app()
-        state = load_state(get_config(app), real_request(), app)
+        state = load_state(config, req, app)
         setattr(store, STATE_G_KEY, state)
     return cast(ConsentState, state)
+
+
+def get_consent_state() -> ConsentState:
+    """The current request's state, computed on first use and kept on ``g``."""
+    app = real_app()
+    return kept_state(real_g(), get_config(app), real_request(), app)
 
 
 def state_was_read() -> bool:
