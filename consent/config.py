@@ -12,10 +12,11 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from gettext import NullTranslations
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from flask import Flask, Request, current_app, g, request
 from flask.sansio.app import App
+from markupsafe import Markup
 
 from .cookie import ChoiceCodec
 from .errors import ConfigurationError
@@ -147,13 +148,13 @@ class ConsentConfig:
     csp_nonce: Callable[[], str | None] | None = None
     cache_banner: bool = True
     #: Markup per (locale, state, script root), per process: see consent.page.
-    fragment_cache: dict[tuple[Any, ...], dict[Hashable, str]] = field(
+    fragment_cache: dict[tuple[Any, ...], dict[Hashable, Markup]] = field(
         default_factory=dict, repr=False
     )
     url_cache: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     #: The state of a visitor without a choice, per GPC signal.
     blank_states: dict[bool, Any] = field(default_factory=dict, repr=False)
-    #: Choice states per (cookie value, GPC signal); bounded.
+    #: Choice states and their expiry per (Cookie header, GPC signal, codec); bounded.
     state_cache: dict[tuple[str, bool, ChoiceCodec], Any] = field(default_factory=dict, repr=False)
     _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
 
@@ -177,14 +178,13 @@ class ConsentConfig:
 
     def locale(self) -> LocaleInfo:
         """The locale of this request, chosen once and kept on ``g``."""
-        return self.kept_locale(real_g(), real_request(), real_app())
+        return self.kept_locale(g_values(), real_request(), real_app())
 
-    def kept_locale(self, store: Globals, req: Request, app: App) -> LocaleInfo:
-        """The locale from ``g`` (``store``), chosen and kept there on first use."""
-        info = store.get(LOCALE_G_KEY)
+    def kept_locale(self, kept: dict[str, Any], req: Request, app: App) -> LocaleInfo:
+        """The locale from ``g`` (its :func:`g_values`), chosen and kept there on first use."""
+        info = kept.get(LOCALE_G_KEY)
         if info is None:
-            info = self.choose_locale(req, app)
-            setattr(store, LOCALE_G_KEY, info)
+            info = kept[LOCALE_G_KEY] = self.choose_locale(req, app)
         return cast(LocaleInfo, info)
 
     def choose_locale(self, req: Request, app: App) -> LocaleInfo:
@@ -256,16 +256,14 @@ def real_request() -> Request:
     return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-class Globals(Protocol):
-    """What we use of ``g``: its public ``get`` (plain ``getattr`` raises and
-    catches an exception for every missing name, which costs more)."""
+def g_values() -> dict[str, Any]:
+    """The names kept on ``g`` in this app context, as its own dictionary.
 
-    def get(self, name: str, default: Any = None) -> Any: ...
-
-
-def real_g() -> Globals:
-    """The ``g`` of this app context."""
-    return g._get_current_object()  # type: ignore[no-any-return]
+    ``g`` is a plain namespace, so its ``__dict__`` is what ``g.get`` and
+    ``setattr(g, ...)`` use; reading it directly saves a Python call on every
+    lookup, and a missing name costs no exception (as ``getattr`` would).
+    """
+    return g._get_current_object().__dict__  # type: ignore[no-any-return]
 
 
 def get_config(app: App) -> ConsentConfig:

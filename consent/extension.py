@@ -11,12 +11,12 @@ from flask import Flask, Response
 
 from . import gpc, helpers
 from .cli import consent_cli
-from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, seconds
+from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, g_values, seconds
 from .errors import ConfigurationError
 from .google import GoogleConsentMode
 from .i18n import N_, Catalogs, LocaleSelector
 from .policy import CookieDeclaration, build_cookies, build_policy
-from .state import current_consent, state_was_read
+from .state import STATE_G_KEY, current_consent
 from .views import blueprint
 
 CHOICE_COOKIE_PURPOSE = N_("Stores your cookie choice.")
@@ -161,11 +161,12 @@ def _sequence(value: Any, name: str) -> Sequence[Any]:
 
 def _vary_on_cookie(response: Response) -> Response:
     """A page that looked at the choice differs per visitor: tell caches."""
-    if state_was_read():
+    if g_values().get(STATE_G_KEY) is not None:  # the page looked at the choice
         headers = response.headers
         # Not ``"Vary" in headers``: werkzeug answers a miss with an exception.
-        if any(name.lower() == "vary" for name, _ in headers):
-            response.vary.add("Cookie")
-        else:  # the common case, without parsing a header set
-            headers.add("Vary", "Cookie")
+        for name, _ in headers:
+            if name.lower() == "vary":
+                response.vary.add("Cookie")
+                return response
+        headers.add("Vary", "Cookie")  # the common case, without parsing a header set
     return response

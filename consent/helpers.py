@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from .config import ConsentConfig, get_config, real_app
 from .i18n import N_, LocaleInfo, format_duration
-from .page import current_page, current_path
+from .page import NEXT_MARK, current_page, current_path, trusted_html
 from .policy import Category, Text
 from .state import ConsentState, get_consent_state
 
@@ -177,8 +177,8 @@ def render(template: str, **context: Any) -> Markup:
     return Markup(html)  # noqa: S704 - autoescaped template output
 
 
-#: Stands in for the current path in kept markup; nothing else can produce it.
-_NEXT = "\x1bconsent-next\x1b"
+#: What a helper with nothing to add returns (``Markup`` is immutable).
+_EMPTY = Markup()
 
 
 def consent_urls() -> dict[str, str]:
@@ -205,12 +205,12 @@ def consent_banner() -> Markup:
     page = current_page()
     if page.fragments is None or not page.config.cache_banner:
         return render("consent/banner.html", **render_context(page.state))
-    kept = page.fragments.get("banner")
-    if kept is None:
-        kept = str(render("consent/banner.html", **render_context(page.state, _NEXT)))
-        page.remember("banner", kept)
+    pieces = page.fragments.get("banner")
+    if pieces is None:
+        html = render("consent/banner.html", **render_context(page.state, NEXT_MARK))
+        pieces = page.remember_around_path("banner", html)
     # Rendered by our autoescaped template; the path is escaped.
-    return Markup(kept.replace(_NEXT, page.next_html))  # noqa: S704
+    return trusted_html(page.next_html.join(pieces))
 
 
 def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
@@ -218,19 +218,23 @@ def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
     page = current_page()
     plain = label is None and not attrs
     if plain and page.fragments is not None:
-        kept = page.fragments.get("link")
-        if kept is not None:
-            return Markup(kept.replace(_NEXT, page.next_query_html))  # noqa: S704
+        pieces = page.fragments.get("link")
+        if pieces is not None:
+            return trusted_html(page.next_query_html.join(pieces))
     attrs.setdefault("class", "consent-settings-link")
     link = Markup("<a%s>%s</a>") % (
         html_attrs(
-            {"href": f"{consent_urls()['preferences']}?{_NEXT}", "data-consent-open": True, **attrs}
+            {
+                "href": f"{consent_urls()['preferences']}?{NEXT_MARK}",
+                "data-consent-open": True,
+                **attrs,
+            }
         ),
         label if label is not None else page.config.translations().gettext("Cookie settings"),
     )
     if plain:
-        page.remember("link", str(link))
-    return Markup(str(link).replace(_NEXT, page.next_query_html))  # noqa: S704
+        page.remember_around_path("link", link)
+    return trusted_html(str.replace(link, NEXT_MARK, page.next_query_html))
 
 
 def html_attrs(attrs: Mapping[str, Any]) -> Markup:
@@ -282,11 +286,11 @@ def consent_script(
             # With each value's type: True and 1 are equal keys but different markup.
             key += tuple((name, type(value), value) for name, value in attrs.items())
         try:
-            kept = page.fragments.get(key)
+            kept: Markup | None = page.fragments.get(key)
         except TypeError:  # an unhashable attribute value: build it every time
             key = kept = None
         if kept is not None:
-            return Markup(kept)  # noqa: S704 - built below from escaped parts
+            return kept
     allowed = page.state.allows(category)
     attrs = {"data-consent": category, **attrs}
     if "nonce" not in attrs:
@@ -299,7 +303,7 @@ def consent_script(
         final = {"type": "text/plain", "data-type": script_type, "data-src": src, **attrs}
     markup = Markup("<script%s>%s</script>") % (html_attrs(final), Markup(body))  # noqa: S704
     if key is not None:
-        page.remember(key, str(markup))
+        page.remember(key, markup)
     return markup
 
 
@@ -358,22 +362,19 @@ def consent_head() -> Markup:
     page = current_page()
     google = page.config.google
     if google is None:
-        return Markup()
+        return _EMPTY
     kept = page.fragments.get("head") if page.fragments is not None else None
     if kept is None:
         settings = json.dumps(google.page_settings(page.state), separators=(",", ":"))
-        kept = str(
-            Markup("<script%s></script>")
-            % html_attrs(
-                {
-                    "src": asset_url("consent/gcm.min.js"),
-                    "nonce": page.nonce,
-                    "data-consent-gcm": settings,
-                }
-            )
+        kept = Markup("<script%s></script>") % html_attrs(
+            {
+                "src": asset_url("consent/gcm.min.js"),
+                "nonce": page.nonce,
+                "data-consent-gcm": settings,
+            }
         )
         page.remember("head", kept)
-    return Markup(kept)  # noqa: S704 - built above from escaped parts
+    return kept
 
 
 def consent_iframe(

@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Request
-from markupsafe import escape
+from markupsafe import Markup, escape
 
-from .config import ConsentConfig, get_config, real_app, real_g, real_request
+from .config import ConsentConfig, g_values, get_config, real_app, real_request
 from .i18n import LocaleInfo
 from .state import PAGE_G_KEY, ConsentState, kept_state
 
+#: Stands in for the current path in kept markup; nothing else can produce it.
+NEXT_MARK = "\x1bconsent-next\x1b"
 #: Distinct (locale, state, root) combinations kept; beyond it the cache starts over.
 MAX_COMBINATIONS = 1024
 #: Fragments kept per combination (gated scripts are keyed by their arguments).
@@ -49,7 +51,9 @@ class Page:
     #: Markup shared by every request with the same locale, state and script
     #: root; ``None`` when nothing may be shared (debug mode, where templates
     #: and catalogs are reloaded, or a CSP nonce, which differs per request).
-    fragments: dict[Hashable, str] | None
+    #: Values are ``Markup``, or for markup around the current path the pieces
+    #: either side of it (see :meth:`remember_around_path`).
+    fragments: dict[Hashable, Any] | None
     request: Request
     _path: str | None = None
 
@@ -70,10 +74,30 @@ class Page:
         """``next=<current path>`` as a query string, escaped for an attribute value."""
         return _escaped_next_query(self.path)
 
-    def remember(self, key: Hashable, markup: str) -> None:
+    def remember(self, key: Hashable, markup: Markup | tuple[str, ...]) -> None:
         """Keep ``markup`` for the next request with the same locale, state and root."""
         if self.fragments is not None and len(self.fragments) < MAX_FRAGMENTS:
             self.fragments[key] = markup
+
+    def remember_around_path(self, key: Hashable, markup: str) -> tuple[str, ...]:
+        """Keep ``markup``, which has :data:`NEXT_MARK` where the current path goes.
+
+        It is kept as the pieces either side, so that filling in a path is a
+        join rather than a search.
+        """
+        pieces = tuple(markup.split(NEXT_MARK))
+        self.remember(key, pieces)
+        return pieces
+
+
+def trusted_html(html: str) -> Markup:
+    """``Markup(html)`` for HTML this package built and escaped itself.
+
+    ``Markup()`` first asks its argument for ``__html__``, which a ``str``
+    answers with an exception raised and caught. Kept markup is handed out on
+    every page, so it skips that question.
+    """
+    return str.__new__(Markup, html)
 
 
 @lru_cache(maxsize=1024)
@@ -89,15 +113,19 @@ def _escaped_next_query(path: str) -> str:
 
 def current_page() -> Page:
     """This request's :class:`Page`, built on first use and kept on ``g``."""
-    store = real_g()
-    page = store.get(PAGE_G_KEY)
-    if page is not None:
-        return cast(Page, page)
+    kept = g_values()
+    page: Page | None = kept.get(PAGE_G_KEY)
+    if page is None:
+        page = kept[PAGE_G_KEY] = _new_page(kept)
+    return page
+
+
+def _new_page(kept: dict[str, Any]) -> Page:
     app = real_app()
     req = real_request()
     config = get_config(app)
-    state = kept_state(store, config, req, app)
-    locale = config.kept_locale(store, req, app)
+    state = kept_state(kept, config, req, app)
+    locale = config.kept_locale(kept, req, app)
     root = req.script_root
     nonce = config.nonce()
     fragments = None
@@ -108,6 +136,4 @@ def current_page() -> Page:
             if len(config.fragment_cache) >= MAX_COMBINATIONS:
                 config.fragment_cache.clear()
             fragments = config.fragment_cache[key] = {}
-    page = Page(config, state, locale, root, nonce, fragments, req)
-    setattr(store, PAGE_G_KEY, page)
-    return page
+    return Page(config, state, locale, root, nonce, fragments, req)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,8 +14,8 @@ from typing import Any, cast
 from flask import Flask, Request
 from werkzeug.local import LocalProxy
 
-from .config import ConsentConfig, Globals, get_config, real_app, real_g, real_request
-from .cookie import StoredChoice
+from .config import ConsentConfig, g_values, get_config, real_app, real_request
+from .cookie import ChoiceCodec, StoredChoice
 from .errors import UnknownCategoryError
 from .gpc import signal_in as gpc_signal_in
 from .policy import NECESSARY, Policy
@@ -97,37 +98,53 @@ class ConsentState:
         }
 
 
+#: Cookie headers kept with the state they carry, per process; beyond it the cache starts over.
+MAX_KEPT_STATES = 4096
+#: Longer ``Cookie`` headers are read every time rather than kept.
+MAX_KEPT_HEADER = 2048
+
+
 def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
-    """Read the choice cookie of ``req`` into a :class:`ConsentState`."""
-    policy = config.policy
+    """Read the choice cookie of ``req`` into a :class:`ConsentState`.
+
+    The same ``Cookie`` header (with the same GPC signal and keys) always reads
+    the same, so a returning visitor's state is one dictionary lookup, without
+    parsing cookies or checking a signature again.
+    """
     gpc = config.gpc and gpc_signal_in(req)
-    values = set(req.cookies.getlist(config.cookie_name))
-    if len(values) > 1:
-        # Two different choice cookies: one may have been tossed in from a
-        # sibling subdomain. Neither can be trusted to be the visitor's.
-        return _no_choice(config, gpc)
     # Asked for even without a cookie: a missing SECRET_KEY must fail loudly
     # on the first page, not on the first choice. Part of the cache key too,
     # so a changed secret key reads every cookie afresh.
     codec = config.codec(app)
-    value = next(iter(values), None)
-    if not value:
-        return _no_choice(config, gpc)
-    # A choice is immutable: the same verified value always reads the same.
-    cached = config.state_cache.get((value, gpc, codec))
-    if cached is not None and cached[1] >= time.time():
-        return cast(ConsentState, cached[0])
-    stored = codec.loads(value)
-    if stored is None:
-        return _no_choice(config, gpc)
-    state = _state_from(policy, stored, gpc)
-    if len(config.state_cache) >= 4096:
-        config.state_cache.clear()
-    config.state_cache[(value, gpc, codec)] = (
-        state,
-        stored.decided_at.timestamp() + config.max_age,
-    )
+    header = req.environ.get("HTTP_COOKIE", "")
+    key = (header, gpc, codec)
+    kept = config.state_cache.get(key)
+    if kept is not None and kept[1] >= time.time():
+        return cast(ConsentState, kept[0])
+    state, expires = _read_state(config, req, codec, gpc)
+    if len(header) <= MAX_KEPT_HEADER:
+        if len(config.state_cache) >= MAX_KEPT_STATES:
+            config.state_cache.clear()
+        config.state_cache[key] = (state, expires)
     return state
+
+
+def _read_state(
+    config: ConsentConfig, req: Request, codec: ChoiceCodec, gpc: bool
+) -> tuple[ConsentState, float]:
+    """The state the request's cookies carry, and until when it holds."""
+    values = set(req.cookies.getlist(config.cookie_name))
+    if len(values) > 1:
+        # Two different choice cookies: one may have been tossed in from a
+        # sibling subdomain. Neither can be trusted to be the visitor's.
+        return _no_choice(config, gpc), math.inf
+    value = next(iter(values), None)
+    stored = codec.loads(value) if value else None
+    if stored is None:
+        # Missing, forged or expired: it stays so for these keys.
+        return _no_choice(config, gpc), math.inf
+    state = _state_from(config.policy, stored, gpc)
+    return state, stored.decided_at.timestamp() + config.max_age
 
 
 def _no_choice(config: ConsentConfig, gpc: bool) -> ConsentState:
@@ -148,32 +165,27 @@ def _state_from(policy: Policy, stored: StoredChoice, gpc: bool) -> ConsentState
     return ConsentState(policy, choices, stored.consent_id, stored.decided_at, gpc)
 
 
-def kept_state(store: Globals, config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
-    """The request's state from ``g`` (``store``), loaded and kept there on first use."""
-    state = store.get(STATE_G_KEY)
+def kept_state(
+    kept: dict[str, Any], config: ConsentConfig, req: Request, app: Flask
+) -> ConsentState:
+    """The request's state from ``g`` (its :func:`g_values`), loaded and kept there on first use."""
+    state = kept.get(STATE_G_KEY)
     if state is None:
-        state = load_state(config, req, app)
-        setattr(store, STATE_G_KEY, state)
+        state = kept[STATE_G_KEY] = load_state(config, req, app)
     return cast(ConsentState, state)
 
 
 def get_consent_state() -> ConsentState:
     """The current request's state, computed on first use and kept on ``g``."""
     app = real_app()
-    return kept_state(real_g(), get_config(app), real_request(), app)
-
-
-def state_was_read() -> bool:
-    """Whether this request looked at the choice (so its response varies on Cookie)."""
-    return real_g().get(STATE_G_KEY) is not None
+    return kept_state(g_values(), get_config(app), real_request(), app)
 
 
 def replace_state(state: ConsentState) -> None:
     """Make a just-recorded choice the current one for the rest of the request."""
-    store = real_g()
-    setattr(store, STATE_G_KEY, state)
-    if store.get(PAGE_G_KEY) is not None:
-        delattr(store, PAGE_G_KEY)
+    kept = g_values()
+    kept[STATE_G_KEY] = state
+    kept.pop(PAGE_G_KEY, None)
 
 
 #: The visitor's consent for the current request.
