@@ -16,7 +16,6 @@ from typing import Any, cast
 
 from flask import Flask, Request, current_app, g, request
 from flask.sansio.app import App
-from markupsafe import Markup
 
 from .cookie import ChoiceCodec
 from .errors import ConfigurationError
@@ -148,7 +147,7 @@ class ConsentConfig:
     csp_nonce: Callable[[], str | None] | None = None
     cache_banner: bool = True
     #: Markup per (locale, state, script root), per process: see consent.page.
-    fragment_cache: dict[tuple[Any, ...], dict[Hashable, Markup]] = field(
+    fragment_cache: dict[tuple[Any, ...], dict[Hashable, Any]] = field(
         default_factory=dict, repr=False
     )
     url_cache: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
@@ -176,16 +175,16 @@ class ConsentConfig:
             self._codec = (keys, ChoiceCodec(keys, self.max_age))
         return self._codec[1]
 
-    def locale(self) -> LocaleInfo:
+    def locale(self, app: App | None = None) -> LocaleInfo:
         """The locale of this request, chosen once and kept on ``g``."""
-        return self.kept_locale(g_values(), real_request(), real_app())
+        return self.kept_locale(g_values(), real_request(), app or real_app())
 
     def kept_locale(self, kept: dict[str, Any], req: Request, app: App) -> LocaleInfo:
         """The locale from ``g`` (its :func:`g_values`), chosen and kept there on first use."""
-        info = kept.get(LOCALE_G_KEY)
+        info: LocaleInfo | None = kept.get(LOCALE_G_KEY)
         if info is None:
             info = kept[LOCALE_G_KEY] = self.choose_locale(req, app)
-        return cast(LocaleInfo, info)
+        return info
 
     def choose_locale(self, req: Request, app: App) -> LocaleInfo:
         """The selector's locale if it names one we have, else ``Accept-Language``'s."""

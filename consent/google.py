@@ -74,10 +74,17 @@ class GoogleConsentMode:
 
     def page_settings(self, state: ConsentState) -> dict[str, Any]:
         """What the head script needs: the default (this visitor's stored choice,
-        all denied before one) and the commands that must precede any tag."""
-        return {
-            "default": {**self.consent(state), "wait_for_update": self.wait_for_update},
-            "regions": [dict(r) for r in self.regions],
-            "url_passthrough": self.url_passthrough,
-            "ads_data_redaction": self.ads_data_redaction,
+        all denied before one) and the commands that must precede any tag.
+
+        Options left at their defaults are left out: this goes into every page.
+        """
+        settings: dict[str, Any] = {
+            "default": {**self.consent(state), "wait_for_update": self.wait_for_update}
         }
+        if self.regions:
+            settings["regions"] = [dict(r) for r in self.regions]
+        if self.url_passthrough:
+            settings["url_passthrough"] = True
+        if self.ads_data_redaction:
+            settings["ads_data_redaction"] = True
+        return settings

@@ -31,7 +31,8 @@ _STATIC_DIR = Path(__file__).parent / "static"
 
 def get_locale() -> str:
     """The locale the banner speaks on this request (``de``, ``pt_BR``, ``zh_Hant``)."""
-    return get_config(real_app()).locale().id
+    app = real_app()
+    return get_config(app).locale(app).id
 
 
 #: Label and description of the categories that ship translated.
@@ -365,16 +366,22 @@ def consent_head() -> Markup:
         return _EMPTY
     kept = page.fragments.get("head") if page.fragments is not None else None
     if kept is None:
-        settings = json.dumps(google.page_settings(page.state), separators=(",", ":"))
-        kept = Markup("<script%s></script>") % html_attrs(
-            {
-                "src": asset_url("consent/gcm.min.js"),
-                "nonce": page.nonce,
-                "data-consent-gcm": settings,
-            }
+        settings = _single_quoted_json(google.page_settings(page.state))
+        kept = Markup("<script%s data-consent-gcm='%s'></script>") % (
+            html_attrs({"src": asset_url("consent/gcm.min.js"), "nonce": page.nonce}),
+            Markup(settings),  # noqa: S704 - escaped for a single-quoted value below
         )
         page.remember("head", kept)
     return kept
+
+
+def _single_quoted_json(value: Any) -> str:
+    """JSON for an attribute value in single quotes, where its many double quotes
+    need no escaping (``&#34;`` would make the page's head tag twice as long)."""
+    text = json.dumps(value, separators=(",", ":"))
+    return (
+        text.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;")
+    )
 
 
 def consent_iframe(

@@ -16,10 +16,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Request
+from flask import Request, g
 from markupsafe import Markup, escape
 
-from .config import ConsentConfig, g_values, get_config, real_app, real_request
+from .config import ConsentConfig, get_config, real_app, real_request
 from .i18n import LocaleInfo
 from .state import PAGE_G_KEY, ConsentState, kept_state
 
@@ -31,10 +31,10 @@ MAX_COMBINATIONS = 1024
 MAX_FRAGMENTS = 64
 
 
-def current_path(req: Request | None = None) -> str:
+def current_path(req: Request | None = None, script_root: str | None = None) -> str:
     """The path and query of this request, to come back to after a choice."""
     req = req or real_request()
-    path = req.script_root + req.path
+    path = (req.script_root if script_root is None else script_root) + req.path
     query = req.query_string.decode("latin-1")
     return f"{path}?{query}" if query else path
 
@@ -54,15 +54,8 @@ class Page:
     #: Values are ``Markup``, or for markup around the current path the pieces
     #: either side of it (see :meth:`remember_around_path`).
     fragments: dict[Hashable, Any] | None
-    request: Request
-    _path: str | None = None
-
-    @property
-    def path(self) -> str:
-        """The path and query of this request (see :func:`current_path`)."""
-        if self._path is None:
-            self._path = current_path(self.request)
-        return self._path
+    #: The path and query of this request (see :func:`current_path`).
+    path: str
 
     @property
     def next_html(self) -> str:
@@ -113,7 +106,7 @@ def _escaped_next_query(path: str) -> str:
 
 def current_page() -> Page:
     """This request's :class:`Page`, built on first use and kept on ``g``."""
-    kept = g_values()
+    kept = g._get_current_object().__dict__  # g_values(), without a call: it runs per helper
     page: Page | None = kept.get(PAGE_G_KEY)
     if page is None:
         page = kept[PAGE_G_KEY] = _new_page(kept)
@@ -129,11 +122,11 @@ def _new_page(kept: dict[str, Any]) -> Page:
     root = req.script_root
     nonce = config.nonce()
     fragments = None
-    if nonce is None and not app.debug:
+    if nonce is None and not app.config["DEBUG"]:  # app.debug, without a property call
         key = (locale.id, state.cache_key, root)
         fragments = config.fragment_cache.get(key)
         if fragments is None:
             if len(config.fragment_cache) >= MAX_COMBINATIONS:
                 config.fragment_cache.clear()
             fragments = config.fragment_cache[key] = {}
-    return Page(config, state, locale, root, nonce, fragments, req)
+    return Page(config, state, locale, root, nonce, fragments, current_path(req, root))

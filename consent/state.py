@@ -118,9 +118,9 @@ def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
     codec = config.codec(app)
     header = req.environ.get("HTTP_COOKIE", "")
     key = (header, gpc, codec)
-    kept = config.state_cache.get(key)
+    kept: tuple[ConsentState, float] | None = config.state_cache.get(key)
     if kept is not None and kept[1] >= time.time():
-        return cast(ConsentState, kept[0])
+        return kept[0]
     state, expires = _read_state(config, req, codec, gpc)
     if len(header) <= MAX_KEPT_HEADER:
         if len(config.state_cache) >= MAX_KEPT_STATES:
@@ -169,10 +169,10 @@ def kept_state(
     kept: dict[str, Any], config: ConsentConfig, req: Request, app: Flask
 ) -> ConsentState:
     """The request's state from ``g`` (its :func:`g_values`), loaded and kept there on first use."""
-    state = kept.get(STATE_G_KEY)
+    state: ConsentState | None = kept.get(STATE_G_KEY)
     if state is None:
         state = kept[STATE_G_KEY] = load_state(config, req, app)
-    return cast(ConsentState, state)
+    return state
 
 
 def get_consent_state() -> ConsentState:

@@ -26,7 +26,7 @@ def head(app: Flask, client: Any | None = None, headers: dict[str, str] | None =
 
 
 def settings(markup: str) -> dict[str, Any]:
-    match = re.search(r'data-consent-gcm="([^"]*)"', markup)
+    match = re.search(r"data-consent-gcm='([^']*)'", markup)
     assert match, markup
     return json.loads(html.unescape(match.group(1)))
 
@@ -86,6 +86,24 @@ def test_mapping_regions_and_options(make_app: AppFactory) -> None:
     assert data["url_passthrough"] is True
     assert data["ads_data_redaction"] is True
     assert data["default"]["wait_for_update"] == 800
+
+
+def test_options_left_at_their_defaults_are_left_out(make_app: AppFactory) -> None:
+    """Sent with every page, so nothing the head script would assume anyway."""
+    data = settings(head(make_app(CONSENT_GOOGLE_CONSENT_MODE=True)))
+    assert set(data) == {"default"}
+
+
+def test_settings_cannot_leave_their_attribute(make_app: AppFactory) -> None:
+    region = "X'></script><script>alert(1)</script>&amp;"
+    app = make_app(
+        CONSENT_GOOGLE_CONSENT_MODE=True,
+        CONSENT_GOOGLE_REGIONS=[{"region": [region], "ad_storage": "granted"}],
+    )
+    markup = head(app)
+    assert markup.count("<script") == 1
+    assert markup.count("'") == 2  # the attribute's own quotes
+    assert settings(markup)["regions"][0]["region"] == [region]
 
 
 def test_custom_category_mapping(make_app: AppFactory) -> None:
