@@ -7,16 +7,17 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 
 from . import gpc, helpers
 from .cli import consent_cli
-from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, g_values, seconds
+from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, seconds
 from .errors import ConfigurationError
 from .google import GoogleConsentMode
 from .i18n import N_, Catalogs, LocaleSelector
 from .policy import CookieDeclaration, build_cookies, build_policy
-from .state import STATE_G_KEY, current_consent
+from .state import current_consent
+from .vary import VaryOnConsent
 from .views import blueprint
 
 CHOICE_COOKIE_PURPOSE = N_("Stores your cookie choice.")
@@ -94,7 +95,7 @@ class Consent:
             current_consent=current_consent,
             consent_locale=helpers.get_locale,
         )
-        app.after_request(_vary_on_cookie)
+        app.wsgi_app = VaryOnConsent(app.wsgi_app)  # type: ignore[method-assign]
         if "consent" not in app.cli.commands:
             app.cli.add_command(consent_cli)
 
@@ -157,16 +158,3 @@ def _sequence(value: Any, name: str) -> Sequence[Any]:
     if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
         raise ConfigurationError(f"{name} must be a list")
     return list(value)
-
-
-def _vary_on_cookie(response: Response) -> Response:
-    """A page that looked at the choice differs per visitor: tell caches."""
-    if g_values().get(STATE_G_KEY) is not None:  # the page looked at the choice
-        headers = response.headers
-        # Not ``"Vary" in headers``: werkzeug answers a miss with an exception.
-        for name, _ in headers:
-            if name.lower() == "vary":
-                response.vary.add("Cookie")
-                return response
-        headers.add("Vary", "Cookie")  # the common case, without parsing a header set
-    return response

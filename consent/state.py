@@ -21,6 +21,8 @@ from .gpc import signal_in as gpc_signal_in
 from .policy import NECESSARY, Policy
 
 STATE_G_KEY = "_consent_state"
+#: In the WSGI environ of a request that read the choice: its response varies on Cookie.
+READ_ENVIRON_KEY = "consent.read"
 #: Where :mod:`consent.page` keeps the request's page; dropped when the state changes.
 PAGE_G_KEY = "_consent_page"
 
@@ -172,6 +174,7 @@ def kept_state(
     state: ConsentState | None = kept.get(STATE_G_KEY)
     if state is None:
         state = kept[STATE_G_KEY] = load_state(config, req, app)
+        req.environ[READ_ENVIRON_KEY] = True
     return state
 
 
@@ -185,6 +188,7 @@ def replace_state(state: ConsentState) -> None:
     """Make a just-recorded choice the current one for the rest of the request."""
     kept = g_values()
     kept[STATE_G_KEY] = state
+    real_request().environ[READ_ENVIRON_KEY] = True
     kept.pop(PAGE_G_KEY, None)
 
 

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask, render_template_string
 from markupsafe import Markup
 
-from consent import UnknownCategoryError, consent_script, consent_settings_link
+from consent import Consent, UnknownCategoryError, consent_script, consent_settings_link
 from consent.helpers import html_attrs
 from tests.conftest import AppFactory, choose
 
@@ -312,6 +312,40 @@ def test_vary_joins_a_vary_the_page_already_sends(app: Flask) -> None:
 
     vary = app.test_client().get("/compressed").headers.get_all("Vary")
     assert [v.strip() for v in ",".join(vary).split(",")] == ["Accept-Encoding", "Cookie"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [("*", "*"), ("cookie", "cookie"), ("Accept-Encoding, COOKIE", "Accept-Encoding, COOKIE")],
+)
+def test_vary_that_already_covers_cookie_is_left_alone(
+    app: Flask, sent: str, expected: str
+) -> None:
+    @app.get("/varied")
+    def varied() -> Any:
+        return render_template_string("{{ consent_banner() }}"), {"Vary": sent}
+
+    assert app.test_client().get("/varied").headers.get_all("Vary") == [expected]
+
+
+def test_vary_survives_an_after_request_function_that_sets_its_own() -> None:
+    """Added as the response leaves the app: after every ``after_request`` function,
+    even one registered before the extension that replaces ``Vary``."""
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "s" * 32
+
+    @app.after_request
+    def compress(response: Any) -> Any:
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+
+    Consent(app)
+
+    @app.get("/")
+    def page() -> str:
+        return render_template_string("{{ consent_banner() }}")
+
+    assert app.test_client().get("/").headers.get_all("Vary") == ["Accept-Encoding, Cookie"]
 
 
 def test_kept_scripts_tell_true_from_one_and_each_state(make_app: AppFactory) -> None:
