@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import BENCH_SECRET, Gunicorn, accept_all, http_request, pin_to
+from consent.config import get_config
 from consent.cookie import ChoiceCodec
 from consent.i18n import parse_count
+from consent.state import load_state
 from examples.news import create_app
 
 #: Sent with every request: the German article and banner.
@@ -123,6 +125,7 @@ class LoadResult:
     codec_us: float  # read + verify, every call a different cookie
     codec_repeat_us: float  # the same cookie again (kept by the codec, if it keeps any)
     codec_loops: int
+    state_us: float  # a returning visitor's state, from a Cookie header seen before
     parses_warm: int
     parses_after: int
     parse_requests: int
@@ -329,6 +332,22 @@ def codec_cost(loops: int = 2000, repeat: int = 7) -> tuple[float, float]:
     return min(cold) / loops * 1e6, warm / (loops * 10) * 1e6
 
 
+def state_cost(instance: Path, loops: int = 20_000, repeat: int = 7) -> float:
+    """Microseconds to read a returning visitor's state from a ``Cookie`` header the
+    process has seen before (``consent.state.load_state``), best of ``repeat``."""
+    app = create_app({"SECRET_KEY": BENCH_SECRET}, instance_path=str(instance))
+    cookie = app.test_client().post("/consent/accept").headers["Set-Cookie"].split(";")[0]
+    headers = {"Cookie": f"{cookie}; _pk_id.1.1fff=0123456789abcdef.1764115200"}
+    config = get_config(app)
+    with app.test_request_context("/", headers=headers) as ctx:
+        if not load_state(config, ctx.request, app).decided:
+            raise RuntimeError("the consent cookie was not honoured")
+        best = min(
+            timeit.repeat(lambda: load_state(config, ctx.request, app), number=loops, repeat=repeat)
+        )
+    return best / loops * 1e6
+
+
 def catalog_parses(instance: Path, requests: int = 1000) -> tuple[int, int]:
     """``parse_count()`` after a warm-up in German and English, and after ``requests`` more."""
     app = create_app({"SECRET_KEY": BENCH_SECRET}, instance_path=str(instance))
@@ -478,6 +497,7 @@ def measure(
         after = _worker_parses(full.port, workers)
     warm_count, after_count = catalog_parses(workdir / "parses")
     codec_us, codec_repeat_us = codec_cost()
+    state_us = state_cost(workdir / "state")
     return LoadResult(
         tool=tool,
         threads=threads,
@@ -488,6 +508,7 @@ def measure(
         codec_us=codec_us,
         codec_repeat_us=codec_repeat_us,
         codec_loops=2000,
+        state_us=state_us,
         parses_warm=warm_count,
         parses_after=after_count,
         parse_requests=1000,
