@@ -51,7 +51,7 @@ clean:
 # -- benchmark -------------------------------------------------------------------
 .PHONY: bench bench-deps
 
-bench-deps: venv ## what make bench needs beyond the venv: gunicorn, wrk (apt, as root), npm
+bench-deps: venv ## what make bench needs beyond the venv: gunicorn, wrk and valgrind (apt, as root), npm
 	@$(BIN)/python -c 'import gunicorn' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check gunicorn
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -62,6 +62,16 @@ bench-deps: venv ## what make bench needs beyond the venv: gunicorn, wrk (apt, a
 	      || echo "wrk could not be installed: the bench uses its bounded Python load generator"; \
 	  else \
 	    echo "wrk not found (and not root): the bench uses its bounded Python load generator"; \
+	  fi; }
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing valgrind (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 \
+	      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind >/dev/null; } \
+	      || echo "valgrind could not be installed: no instruction counts"; \
+	  else \
+	    echo "valgrind not found (and not root): no instruction counts"; \
 	  fi; }
 	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to fetch the libraries we compare with: apt-get install nodejs npm"; exit 2; }
 

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -125,8 +125,11 @@ class Gunicorn:
         workers: int = 2,
         cpus: frozenset[int] | None = None,
         ready_timeout: float = 20.0,
+        wrapper: Sequence[str] = (),
     ) -> None:
         self.app = app
+        #: Runs gunicorn, e.g. ``("valgrind", "--tool=callgrind")``.
+        self.wrapper = tuple(wrapper)
         self.cpus = cpus
         self.env = {**os.environ, **env}
         self.log_path = log_path
@@ -144,6 +147,7 @@ class Gunicorn:
         self.port = free_port()
         self._log = self.log_path.open("ab")
         command = [
+            *self.wrapper,
             sys.executable,
             "-m",
             "gunicorn",

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import competitors, load, paint, sizes
+from bench import competitors, instructions, load, paint, sizes
 from bench.common import BENCH_SECRET, ROOT
 from bench.fuzz_record import fuzz_block
 from examples.news import create_app
@@ -100,7 +100,11 @@ def size_text(size: sizes.Size) -> str:
 
 
 def build_rows(
-    b: sizes.BytesResult, ld: load.LoadResult, pt: paint.PaintResult | None, skipped: str = ""
+    b: sizes.BytesResult,
+    ld: load.LoadResult,
+    pt: paint.PaintResult | None,
+    skipped: str = "",
+    ic: instructions.InstructionCounts | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     first = b.first_visit
@@ -187,6 +191,18 @@ def build_rows(
                 f" {ld.cpu_ratio(visitor):.2f}",
             ),
         ]
+        if ic is not None:
+            without_ir, with_ir = (
+                ic.per_request[("without", visitor)],
+                ic.per_request[("with", visitor)],
+            )
+            rows.append(
+                Row(
+                    f"Instructions per request (callgrind, 1 worker), {label}: without → with",
+                    f"{without_ir / 1e6:.3f} M → {with_ir / 1e6:.3f} M"
+                    f" (+{(with_ir - without_ir) / 1e3:.0f} k); ratio {ic.ratio(visitor):.3f}",
+                )
+            )
     total = sum(s.requests for s in sc.values())
     errors = sum(s.errors for s in sc.values())
     non_2xx = sum(s.non_2xx for s in sc.values())
@@ -325,6 +341,16 @@ throughput ratio tends to when the server's CPU is the only limit. Without wrk
 threads, `http.client`) is used and named in the table. Budgets: with/without ≥
 0.90 first visit, ≥ 0.95 returning; zero errors and zero 5xx.
 
+**Instructions per request.** Requests per second on a shared virtual machine
+move by a few percent from run to run, the size of the effect measured above.
+So both sites also run once more under callgrind (`valgrind --tool=callgrind`,
+one sync worker each, at the same time): after 30 warm-up requests of each
+visitor, the worker's counters are zeroed (`callgrind_control --dump`), then 300
+sequential requests per visitor are counted, the same requests as under wrk.
+The ratio is without / with instructions per request, the throughput ratio if
+executed instructions were the only cost; it leaves out cache misses and the
+kernel. Skipped, and said so, when valgrind is not installed.
+
 **Cookie cost.** `ChoiceCodec.loads()` on valid signed cookies, per call, best
 of 7 repeats: first 2,000 different cookies through a fresh codec each repeat,
 so every call reads and verifies the signature (the codec keeps verified values
@@ -451,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
             force_python=args.python_load,
         )
 
+        instruction_counts = None
+        if instructions.available():
+            print("instructions per request (callgrind)", flush=True)
+            instruction_counts = instructions.measure(work, requests=100 if args.quick else 300)
+        else:
+            print("instructions per request: skipped, no valgrind (apt-get install valgrind)")
+
         paint_result = None
         skipped = "--skip-paint" if args.skip_paint else ""
         if not os.access(paint.CHROMIUM, os.X_OK):
@@ -467,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     info["vanilla-cookieconsent / klaro"] = (
         f"{size_result.vanilla_version} / {size_result.klaro_version} (npm)"
     )
-    rows = build_rows(size_result, load_result, paint_result, skipped)
+    rows = build_rows(size_result, load_result, paint_result, skipped, instruction_counts)
     seconds = time.monotonic() - clock
     print()
     print(table(rows))
