@@ -51,28 +51,25 @@ clean:
 # -- benchmark -------------------------------------------------------------------
 .PHONY: bench bench-deps
 
+# $(call apt-optional,command,package,what the bench does without it): apt-get
+# install package when command is missing and we are root; else say so and go on.
+define apt-optional
+@command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    echo "installing $(2) (apt-get)"; \
+    export DEBIAN_FRONTEND=noninteractive; \
+    apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(2) >/dev/null; } \
+      || echo "$(2) could not be installed: $(3)"; \
+  else \
+    echo "$(1) not found (and not root): $(3)"; \
+  fi; }
+endef
+
 bench-deps: venv ## what make bench needs beyond the venv: gunicorn, wrk and valgrind (apt, as root), npm
 	@$(BIN)/python -c 'import gunicorn' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check gunicorn
-	@command -v wrk >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing wrk (apt-get)"; \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 \
-	      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
-	      || echo "wrk could not be installed: the bench uses its bounded Python load generator"; \
-	  else \
-	    echo "wrk not found (and not root): the bench uses its bounded Python load generator"; \
-	  fi; }
-	@command -v valgrind >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing valgrind (apt-get)"; \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 \
-	      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind >/dev/null; } \
-	      || echo "valgrind could not be installed: no instruction counts"; \
-	  else \
-	    echo "valgrind not found (and not root): no instruction counts"; \
-	  fi; }
+	$(call apt-optional,wrk,wrk,the bench uses its bounded Python load generator)
+	$(call apt-optional,valgrind,valgrind,no instruction counts)
 	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to fetch the libraries we compare with: apt-get install nodejs npm"; exit 2; }
 
 bench: bench-deps ## one run on this machine: prints one table and rewrites BENCHMARKS.md
