@@ -124,7 +124,7 @@ def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
     if kept is not None and kept[1] >= time.time():
         return kept[0]
     state, expires = _read_state(config, req, codec, gpc)
-    if len(header) <= MAX_KEPT_HEADER:
+    if expires is not None and len(header) <= MAX_KEPT_HEADER:
         if len(config.state_cache) >= MAX_KEPT_STATES:
             config.state_cache.clear()
         config.state_cache[key] = (state, expires)
@@ -133,18 +133,22 @@ def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
 
 def _read_state(
     config: ConsentConfig, req: Request, codec: ChoiceCodec, gpc: bool
-) -> tuple[ConsentState, float]:
-    """The state the request's cookies carry, and until when it holds."""
+) -> tuple[ConsentState, float | None]:
+    """The state the request's cookies carry, and until when it holds (``None``:
+    it may change by itself, so it is not kept)."""
     values = set(req.cookies.getlist(config.cookie_name))
     if len(values) > 1:
         # Two different choice cookies: one may have been tossed in from a
         # sibling subdomain. Neither can be trusted to be the visitor's.
         return _no_choice(config, gpc), math.inf
     value = next(iter(values), None)
-    stored = codec.loads(value) if value else None
-    if stored is None:
-        # Missing, forged or expired: it stays so for these keys.
+    if not value:
         return _no_choice(config, gpc), math.inf
+    stored = codec.loads(value)
+    if stored is None:
+        # Not kept: a choice signed by a host whose clock runs a second ahead
+        # reads as "not yet valid" here, and becomes valid a moment later.
+        return _no_choice(config, gpc), None
     state = _state_from(config.policy, stored, gpc)
     return state, stored.decided_at.timestamp() + config.max_age
 

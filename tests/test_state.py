@@ -167,3 +167,21 @@ def test_long_cookie_headers_are_read_every_time_not_kept(
     assert len(seen) == 2
     kept = get_config(app).state_cache
     assert all(len(header) <= MAX_KEPT_HEADER for header, _, _ in kept)
+
+
+def test_a_choice_signed_ahead_of_this_clock_counts_once_the_clock_catches_up(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hosts whose clocks differ by a second: a choice made on the one ahead
+    is "not yet valid" on the other for that second, and must not stay so."""
+    ahead, here = make_app(), make_app()
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 2)
+    client = ahead.test_client()
+    choose(client, "accept")  # signed two seconds "in the future" of this host
+    header = {**_cookie_header(client), **JSON}
+    monkeypatch.setattr(time, "time", real)
+    raw = here.test_client(use_cookies=False)
+    assert raw.get("/consent/preferences", headers=header).get_json()["decided"] is False
+    monkeypatch.setattr(time, "time", lambda: real() + 3)
+    assert raw.get("/consent/preferences", headers=header).get_json()["decided"] is True
