@@ -233,9 +233,10 @@ def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
         ),
         label if label is not None else page.config.translations().gettext("Cookie settings"),
     )
-    if plain:
-        page.remember_around_path("link", link)
-    return trusted_html(str.replace(link, NEXT_MARK, page.next_query_html))
+    if not plain:  # a one-off link: nothing is kept
+        return trusted_html(str.replace(link, NEXT_MARK, page.next_query_html))
+    pieces = page.remember_around_path("link", link)
+    return trusted_html(page.next_query_html.join(pieces))
 
 
 def html_attrs(attrs: Mapping[str, Any]) -> Markup:
