@@ -17,7 +17,7 @@ from .google import GoogleConsentMode
 from .i18n import N_, Catalogs, LocaleSelector
 from .policy import CookieDeclaration, build_cookies, build_policy
 from .state import current_consent
-from .vary import VaryOnConsent
+from .vary import vary_on_consent
 from .views import blueprint
 
 CHOICE_COOKIE_PURPOSE = N_("Stores your cookie choice.")
@@ -95,7 +95,7 @@ class Consent:
             current_consent=current_consent,
             consent_locale=helpers.get_locale,
         )
-        app.wsgi_app = VaryOnConsent(app.wsgi_app)  # type: ignore[method-assign]
+        app.wsgi_app = vary_on_consent(app.wsgi_app)  # type: ignore[method-assign,assignment]
         if "consent" not in app.cli.commands:
             app.cli.add_command(consent_cli)
 

@@ -22,7 +22,14 @@ from markupsafe import Markup, escape
 
 from .config import ConsentConfig, get_config, real_app
 from .i18n import N_, LocaleInfo, format_duration
-from .page import NEXT_MARK, current_page, current_path, trusted_html
+from .page import (
+    NEXT_MARK,
+    current_page,
+    current_path,
+    escaped_next_query,
+    escaped_path,
+    trusted_html,
+)
 from .policy import Category, Text
 from .state import ConsentState, get_consent_state
 
@@ -211,7 +218,7 @@ def consent_banner() -> Markup:
         html = render("consent/banner.html", **render_context(page.state, NEXT_MARK))
         pieces = page.remember_around_path("banner", html)
     # Rendered by our autoescaped template; the path is escaped.
-    return trusted_html(page.next_html.join(pieces))
+    return trusted_html(escaped_path(page.path).join(pieces))
 
 
 def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
@@ -221,7 +228,7 @@ def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
     if plain and page.fragments is not None:
         pieces = page.fragments.get("link")
         if pieces is not None:
-            return trusted_html(page.next_query_html.join(pieces))
+            return trusted_html(escaped_next_query(page.path).join(pieces))
     attrs.setdefault("class", "consent-settings-link")
     link = Markup("<a%s>%s</a>") % (
         html_attrs(
@@ -234,9 +241,9 @@ def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
         label if label is not None else page.config.translations().gettext("Cookie settings"),
     )
     if not plain:  # a one-off link: nothing is kept
-        return trusted_html(str.replace(link, NEXT_MARK, page.next_query_html))
+        return trusted_html(str.replace(link, NEXT_MARK, escaped_next_query(page.path)))
     pieces = page.remember_around_path("link", link)
-    return trusted_html(page.next_query_html.join(pieces))
+    return trusted_html(escaped_next_query(page.path).join(pieces))
 
 
 def html_attrs(attrs: Mapping[str, Any]) -> Markup:
@@ -305,6 +312,7 @@ def consent_script(
         final = {"type": "text/plain", "data-type": script_type, "data-src": src, **attrs}
     markup = Markup("<script%s>%s</script>") % (html_attrs(final), Markup(body))  # noqa: S704
     if key is not None:
+        markup = trusted_html(markup)
         page.remember(key, markup)
     return markup
 
@@ -372,6 +380,7 @@ def consent_head() -> Markup:
             html_attrs({"src": asset_url("consent/gcm.min.js"), "nonce": page.nonce}),
             Markup(settings),  # noqa: S704 - escaped for a single-quoted value below
         )
+        kept = trusted_html(kept)
         page.remember("head", kept)
     return kept
 

@@ -10,16 +10,16 @@ must not make a site's pages measurably slower.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Request, g
+from flask import Request, current_app, g, request
 from markupsafe import Markup, escape
 
-from .config import ConsentConfig, get_config, real_app, real_request
+from .config import EXTENSION_KEY, LOCALE_G_KEY, ConsentConfig, get_config, real_request
 from .i18n import LocaleInfo
 from .state import PAGE_G_KEY, ConsentState, kept_state
 
@@ -57,16 +57,6 @@ class Page:
     #: The path and query of this request (see :func:`current_path`).
     path: str
 
-    @property
-    def next_html(self) -> str:
-        """The current path, escaped for an attribute value."""
-        return _escaped(self.path)
-
-    @property
-    def next_query_html(self) -> str:
-        """``next=<current path>`` as a query string, escaped for an attribute value."""
-        return _escaped_next_query(self.path)
-
     def remember(self, key: Hashable, markup: Markup | tuple[str, ...]) -> None:
         """Keep ``markup`` for the next request with the same locale, state and root."""
         if self.fragments is not None and len(self.fragments) < MAX_FRAGMENTS:
@@ -83,23 +73,36 @@ class Page:
         return pieces
 
 
-def trusted_html(html: str) -> Markup:
-    """``Markup(html)`` for HTML this package built and escaped itself.
+class KeptMarkup(Markup):
+    """``Markup`` that a template prints with two Python calls fewer.
 
-    ``Markup()`` first asks its argument for ``__html__``, which a ``str``
-    answers with an exception raised and caught. Kept markup is handed out on
-    every page, so it skips that question.
+    Jinja passes every printed value through ``escape()``, which for ``Markup``
+    calls ``__html__`` and then ``Markup()``, which calls ``__html__`` again:
+    two Python calls that return the object itself. Here ``__html__`` is
+    ``str.__str__``, done in C, giving the same text as a plain ``str`` that
+    ``Markup()`` takes without asking again. Helpers run on every page, and
+    their markup is printed on every page.
     """
-    return str.__new__(Markup, html)
+
+    __slots__ = ()
+    __html__ = str.__str__  # type: ignore[assignment]
+
+
+#: ``KeptMarkup(html)`` for HTML this package built and escaped itself, without
+#: ``Markup()`` asking a ``str`` for ``__html__`` (an exception raised and
+#: caught), and, being a ``partial``, without a Python call either.
+trusted_html: Callable[[str], Markup] = partial(str.__new__, KeptMarkup)
 
 
 @lru_cache(maxsize=1024)
-def _escaped(path: str) -> str:
+def escaped_path(path: str) -> str:
+    """A path escaped for an attribute value (called through the C cache: no Python call)."""
     return str(escape(path))
 
 
 @lru_cache(maxsize=1024)
-def _escaped_next_query(path: str) -> str:
+def escaped_next_query(path: str) -> str:
+    """``next=<path>`` as a query string, escaped for an attribute value."""
     # The same encoding url_for uses for a query argument.
     return str(escape(urlencode({"next": path}, safe="!$'()*,/:;?@")))
 
@@ -114,13 +117,15 @@ def current_page() -> Page:
 
 
 def _new_page(kept: dict[str, Any]) -> Page:
-    app = real_app()
-    req = real_request()
-    config = get_config(app)
+    # Runs on every page: the real objects are taken once and cheap checks are
+    # made in line (each Python call here costs the page about a microsecond).
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    config: ConsentConfig = app.extensions.get(EXTENSION_KEY) or get_config(app)
     state = kept_state(kept, config, req, app)
-    locale = config.kept_locale(kept, req, app)
-    root = req.script_root
-    nonce = config.nonce()
+    locale: LocaleInfo = kept.get(LOCALE_G_KEY) or config.kept_locale(kept, req, app)
+    root = req.root_path  # what ``req.script_root`` returns, without a property call
+    nonce = None if config.csp_nonce is None else config.csp_nonce()
     fragments = None
     if nonce is None and not app.config["DEBUG"]:  # app.debug, without a property call
         key = (locale.id, state.cache_key, root)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from consent import Consent, UnknownCategoryError, consent_script, consent_settings_link
 from consent.helpers import html_attrs
@@ -287,6 +287,26 @@ def test_cached_banner_fills_in_each_page_and_language(client: Any) -> None:
     assert 'name="next" value="/?page=2"' in second
     assert ">Ablehnen</button>" in second
     assert ">Decline</button>" in english
+
+
+def test_kept_markup_prints_and_composes_like_markup(app: Flask) -> None:
+    """What helpers hand out again from what an earlier page kept is printed,
+    escaped and joined exactly as the markup it stands for."""
+    client = app.test_client()
+    choose(client, "accept")
+    first, second = (client.get("/", headers=GERMAN).get_data(as_text=True) for _ in range(2))
+    assert first == second
+    assert '<script src="/static/analytics.js" data-consent="analytics" async></script>' in second
+    with app.test_request_context("/", headers=GERMAN):
+        consent_settings_link()
+        kept = consent_settings_link()  # from what the call before kept
+        assert isinstance(kept, Markup)
+        assert kept.startswith("<a href=")
+        assert escape(kept) == kept
+        assert Markup(kept) == kept
+        assert render_template_string("<p>{{ link }}</p>", link=kept) == f"<p>{kept}</p>"
+        assert Markup("<p>%s</p>") % kept == f"<p>{kept}</p>"
+        assert kept + "<b>" == f"{kept}&lt;b&gt;"
 
 
 def _kept_banners(app: Any) -> list[str]:
