@@ -121,6 +121,7 @@ class LoadResult:
     connections: int
     duration: float
     rounds: int
+    blocks: int  # fresh pairs of servers the rounds were spread over
     scenarios: dict[tuple[str, str], Scenario]  # (site, visitor) -> pooled runs
     codec_us: float  # read + verify, every call a different cookie
     codec_repeat_us: float  # the same cookie again (kept by the codec, if it keeps any)
@@ -411,13 +412,22 @@ def measure(
     connections: int = 16,
     duration: float = 8.0,
     rounds: int = 2,
+    blocks: int = 1,
     warmup: float = 2.0,
     force_python: bool = False,
     log: bool = True,
 ) -> LoadResult:
+    """Load both sites for ``rounds`` rounds per visitor, in ``blocks`` server pairs.
+
+    Each block starts a fresh pair of gunicorns. A process's speed depends a
+    little on where its memory and hash tables happened to land (the reason
+    pyperf spreads a benchmark over several processes), so one pair would make
+    the whole run lucky or unlucky; several pairs average that out.
+    """
     tool = "wrk" if shutil.which("wrk") and not force_python else "python"
     load_cpus, server_cpus = split_cpus()
     workers = len(server_cpus) or 2
+    blocks = max(1, min(blocks, rounds))
 
     restarts = 0
     lock = threading.Lock()
@@ -439,6 +449,19 @@ def measure(
         result.cpu_seconds = max(0.0, cpu_after - cpu_before)
         return result
 
+    def together(
+        pool: ThreadPoolExecutor,
+        servers: dict[str, Gunicorn],
+        headers: dict[str, str],
+        seconds: float,
+    ) -> dict[str, Run]:
+        # Both sites at the same moment, on the same server CPUs: whatever
+        # else the machine does then slows both alike.
+        futures = {
+            site: pool.submit(run, server, headers, seconds) for site, server in servers.items()
+        }
+        return {site: future.result() for site, future in futures.items()}
+
     instance = workdir / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     env = {"SECRET_KEY": BENCH_SECRET, "CONSENT_INSTANCE_PATH": str(instance)}
@@ -447,54 +470,57 @@ def measure(
         for site in ("without", "with")
         for visitor in ("first", "returning")
     }
-    with (
-        Gunicorn(
-            "bench.wsgi:plain_app()",
-            env,
-            workdir / "gunicorn-without.log",
-            workers=workers,
-            cpus=server_cpus,
-        ) as plain,
-        Gunicorn(
-            "bench.wsgi:consent_app()",
-            env,
-            workdir / "gunicorn-with.log",
-            workers=workers,
-            cpus=server_cpus,
-        ) as full,
-    ):
-        cookie = f"consent={accept_all(full.port)}"
-        # The cookie really makes a returning visitor on this server.
-        page = http_request(full.port, "/", headers={**HEADERS, "Cookie": cookie}).body
-        if b'id="consent-banner"' in page:
-            raise RuntimeError("the consent cookie was not honoured")
-        servers = {"without": plain, "with": full}
-        headers = {"first": HEADERS, "returning": {**HEADERS, "Cookie": cookie}}
-        for server in servers.values():  # warm-up: imports, templates, catalogs
-            for visitor in ("first", "returning"):
-                run(server, headers[visitor], warmup)
-        warm = _worker_parses(full.port, workers)
-        with ThreadPoolExecutor(2) as both:
-            for n in range(rounds):
+    cookie = ""
+    worker_parses: dict[str, tuple[int, int]] = {}
+    done = 0
+    for block in range(blocks):
+        block_rounds = (rounds - done) // (blocks - block)
+        with (
+            Gunicorn(
+                "bench.wsgi:plain_app()",
+                env,
+                workdir / f"gunicorn-without-{block + 1}.log",
+                workers=workers,
+                cpus=server_cpus,
+            ) as plain,
+            Gunicorn(
+                "bench.wsgi:consent_app()",
+                env,
+                workdir / f"gunicorn-with-{block + 1}.log",
+                workers=workers,
+                cpus=server_cpus,
+            ) as full,
+            ThreadPoolExecutor(2) as both,
+        ):
+            # One visitor for the whole run: the same key signs on every server.
+            cookie = cookie or f"consent={accept_all(full.port)}"
+            page = http_request(full.port, "/", headers={**HEADERS, "Cookie": cookie}).body
+            if b'id="consent-banner"' in page:
+                raise RuntimeError("the consent cookie was not honoured")
+            servers = {"without": plain, "with": full}
+            headers = {"first": HEADERS, "returning": {**HEADERS, "Cookie": cookie}}
+
+            for visitor in ("first", "returning"):  # warm-up: imports, templates, catalogs
+                together(both, servers, headers[visitor], warmup)
+            warm = _worker_parses(full.port, workers)
+            for n in range(done, done + block_rounds):
                 for visitor in ("first", "returning") if n % 2 == 0 else ("returning", "first"):
-                    # Both sites at the same moment, on the same server CPUs: whatever
-                    # else the machine does then slows both alike.
-                    futures = {
-                        site: both.submit(run, server, headers[visitor], duration)
-                        for site, server in servers.items()
-                    }
-                    runs = {site: future.result() for site, future in futures.items()}
+                    runs = together(both, servers, headers[visitor], duration)
                     for site, result in runs.items():
                         scenarios[(site, visitor)].runs.append(result)
                         if log:
                             print(
-                                f"  load round {n + 1}: {site:7} {visitor:9}"
+                                f"  load block {block + 1} round {n + 1}: {site:7} {visitor:9}"
                                 f" {result.rps:7.0f} req/s"
                                 f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                                 f"  CPU {result.cpu_seconds / result.requests * 1000:.2f} ms/req",
                                 flush=True,
                             )
-        after = _worker_parses(full.port, workers)
+            after = _worker_parses(full.port, workers)
+            worker_parses.update(
+                {pid: (warm.get(pid, -1), after.get(pid, -1)) for pid in {*warm, *after}}
+            )
+        done += block_rounds
     warm_count, after_count = catalog_parses(workdir / "parses")
     codec_us, codec_repeat_us = codec_cost()
     state_us = state_cost(workdir / "state")
@@ -504,6 +530,7 @@ def measure(
         connections=connections,
         duration=duration,
         rounds=rounds,
+        blocks=blocks,
         scenarios=scenarios,
         codec_us=codec_us,
         codec_repeat_us=codec_repeat_us,
@@ -512,7 +539,7 @@ def measure(
         parses_warm=warm_count,
         parses_after=after_count,
         parse_requests=1000,
-        worker_parses={pid: (warm.get(pid, -1), after.get(pid, -1)) for pid in {*warm, *after}},
+        worker_parses=worker_parses,
         worker_restarts=restarts,
         cookie_header=cookie,
         workers=workers,
