@@ -89,8 +89,8 @@ class KeptMarkup(Markup):
 
 
 #: ``KeptMarkup(html)`` for HTML this package built and escaped itself, without
-#: ``Markup()`` asking a ``str`` for ``__html__`` (an exception raised and
-#: caught), and, being a ``partial``, without a Python call either.
+#: ``Markup()`` first asking the string for ``__html__``, and, being a
+#: ``partial``, without a Python call either.
 trusted_html: Callable[[str], Markup] = partial(str.__new__, KeptMarkup)
 
 
@@ -118,7 +118,7 @@ def current_page() -> Page:
 
 def _new_page(kept: dict[str, Any]) -> Page:
     # Runs on every page: the real objects are taken once and cheap checks are
-    # made in line (each Python call here costs the page about a microsecond).
+    # made in line (a Python call costs a few hundred instructions per page).
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     config: ConsentConfig = app.extensions.get(EXTENSION_KEY) or get_config(app)
