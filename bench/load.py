@@ -420,9 +420,9 @@ def measure(
     """Load both sites for ``rounds`` rounds per visitor, in ``blocks`` server pairs.
 
     Each block starts a fresh pair of gunicorns. A process's speed depends a
-    little on where its memory and hash tables happened to land (the reason
-    pyperf spreads a benchmark over several processes), so one pair would make
-    the whole run lucky or unlucky; several pairs average that out.
+    little on where its memory and hash tables happened to land (which is why
+    tools such as pyperf run a benchmark in several processes), so one pair
+    would make the whole run lucky or unlucky; several pairs average that out.
     """
     tool = "wrk" if shutil.which("wrk") and not force_python else "python"
     load_cpus, server_cpus = split_cpus()

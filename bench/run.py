@@ -330,9 +330,9 @@ the two visitor cases gets 16 rounds of 2 s (the order of the cases alternates),
 spread over 4 blocks: each block starts a fresh pair of gunicorns, warms both up
 (2 s of each visitor case, both sites together) and runs 4 rounds. A process's
 speed depends a little on where its memory and hash tables happened to land, so
-with one pair of servers a whole run could be lucky or unlucky for one site (the
-same reason pyperf spreads a benchmark over several processes); four pairs
-average that out. The load is `wrk -t1 -c16 -d2s --timeout 5s` per
+with one pair of servers a whole run could be lucky or unlucky for one site
+(which is why tools such as pyperf run a benchmark in several processes); four
+pairs average that out. The load is `wrk -t1 -c16 -d2s --timeout 5s` per
 site with `Accept-Language: de`; the returning visitor sends the consent cookie
 obtained by `POST /consent/accept` on every request (one visitor: a process
 keeps the state per `Cookie` header, so it parses and verifies that cookie
