@@ -16,10 +16,10 @@ from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Request, current_app, g, request
+from flask import Request, g
 from markupsafe import Markup, escape
 
-from .config import EXTENSION_KEY, LOCALE_G_KEY, ConsentConfig, get_config, real_request
+from .config import ConsentConfig, get_config, real_app, real_request
 from .i18n import LocaleInfo
 from .state import PAGE_G_KEY, ConsentState, kept_state
 
@@ -117,15 +117,13 @@ def current_page() -> Page:
 
 
 def _new_page(kept: dict[str, Any]) -> Page:
-    # Runs on every page: the real objects are taken once and cheap checks are
-    # made in line (a Python call costs a few hundred instructions per page).
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    req: Request = request._get_current_object()  # type: ignore[attr-defined]
-    config: ConsentConfig = app.extensions.get(EXTENSION_KEY) or get_config(app)
+    app = real_app()
+    req = real_request()
+    config = get_config(app)
     state = kept_state(kept, config, req, app)
-    locale: LocaleInfo = kept.get(LOCALE_G_KEY) or config.kept_locale(kept, req, app)
+    locale = config.kept_locale(kept, req, app)
     root = req.root_path  # what ``req.script_root`` returns, without a property call
-    nonce = None if config.csp_nonce is None else config.csp_nonce()
+    nonce = config.nonce()
     fragments = None
     if nonce is None and not app.config["DEBUG"]:  # app.debug, without a property call
         key = (locale.id, state.cache_key, root)
