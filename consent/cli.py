@@ -105,7 +105,9 @@ def _day(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@receipts_cli.command("show")
+# An id a visitor quotes may start with "-" (older ones do): it is the
+# argument, never an option.
+@receipts_cli.command("show", context_settings={"ignore_unknown_options": True})
 @click.argument("consent_id")
 @with_appcontext
 def show_command(consent_id: str) -> None:

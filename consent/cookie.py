@@ -37,8 +37,15 @@ _CONSENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
 def new_consent_id() -> str:
-    """A random, pseudonymous id the visitor can quote (16 URL-safe characters)."""
-    return secrets.token_urlsafe(12)
+    """A random, pseudonymous id the visitor can quote (16 URL-safe characters).
+
+    Never one that starts with ``-``, which a command line would take for an
+    option (``flask consent receipts show -yC5f…``).
+    """
+    while True:
+        consent_id = secrets.token_urlsafe(12)
+        if not consent_id.startswith("-"):
+            return consent_id
 
 
 @dataclass(frozen=True)

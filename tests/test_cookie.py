@@ -34,6 +34,20 @@ def test_consent_ids_are_random_and_url_safe() -> None:
     assert all(len(i) == 16 and i.replace("-", "").replace("_", "").isalnum() for i in ids)
 
 
+def test_a_new_consent_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The random source is made to offer ids a command line would take for options first.
+    offered = iter(["-yC5fQ2b9Zx4Lk0P", "--C5fQ2b9Zx4Lk0P", "yC5fQ2b9Zx4Lk0P-"])
+    monkeypatch.setattr("consent.cookie.secrets.token_urlsafe", lambda n: next(offered))
+    assert new_consent_id() == "yC5fQ2b9Zx4Lk0P-"
+
+
+def test_an_old_id_that_starts_with_a_dash_still_reads() -> None:
+    value, _ = codec().sign("1", "-yC5fQ2b9Zx4Lk0P", {"analytics": True})
+    stored = codec().loads(value)
+    assert stored is not None
+    assert stored.consent_id == "-yC5fQ2b9Zx4Lk0P"
+
+
 def test_twenty_categories_stay_far_under_four_kilobytes() -> None:
     choices = {f"category-{i:02d}": i % 2 == 0 for i in range(20)}
     value, _ = codec().sign("2026-11-25", new_consent_id(), choices)

@@ -370,6 +370,21 @@ def test_cli_show(filled: Flask) -> None:
     assert "no receipts" in missing.output
 
 
+#: An id as older cookies may hold (before ids stopped starting with "-").
+DASHED_ID = "-yC5fQ2b9Zx4Lk0P"
+
+
+@pytest.mark.parametrize("consent_id", [DASHED_ID, "--C5fQ2b9Zx4Lk0P", "-hC5fQ2b9Zx4Lk0P"])
+def test_cli_show_takes_an_id_that_starts_with_a_dash(filled: Flask, consent_id: str) -> None:
+    store_of(filled)._insert(
+        [Receipt(consent_id, "1", "f" * 16, "en", ("analytics",), (), "accept", "banner")]
+    )
+    result = filled.test_cli_runner().invoke(args=["consent", "receipts", "show", consent_id])
+    assert result.exit_code == 0, result.output
+    assert "accept  via banner" in result.output
+    assert "No such option" not in result.output
+
+
 def test_cli_export_jsonl_and_csv(filled: Flask) -> None:
     runner = filled.test_cli_runner()
     today = datetime.now(UTC).date()
