@@ -7,15 +7,23 @@ PORT ?= 5000
 
 .PHONY: venv demo test lint unit fuzz assets clean translations-extract translations-update translations-init translations-check
 
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+# What the demo needs: the package and SQLAlchemy for its receipts in SQLite.
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) -e '.[receipts]'
 	@touch $@
 
-venv: $(BIN)/.installed
+# What the tests need on top: the test extras (pytest, linters, Playwright, host extensions).
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(PIP) -e '.[test]'
+	@touch $@
 
-demo: venv ## serve the example news site on http://$(HOST):$(PORT)
+venv: $(BIN)/.installed-test
+
+demo: $(BIN)/.installed ## serve the example news site on http://$(HOST):$(PORT) (e.g. make demo PORT=8000)
 	$(BIN)/flask --app examples.news run --host $(HOST) --port $(PORT)
 
 lint: venv ## ruff (lint + format) and mypy --strict
@@ -28,17 +36,17 @@ unit: venv ## the test suite alone
 
 test: lint unit ## everything CI runs
 
-translations-extract: venv ## rewrite translations/consent.pot from the code
+translations-extract: $(BIN)/.installed ## rewrite translations/consent.pot from the code
 	$(BIN)/python -m consent translations extract
 
-translations-update: venv ## merge consent.pot into every catalog
+translations-update: $(BIN)/.installed ## merge consent.pot into every catalog
 	$(BIN)/python -m consent translations update
 
-translations-init: venv ## start a new language: make translations-init LOCALE=eo
+translations-init: $(BIN)/.installed ## start a new language: make translations-init LOCALE=eo
 	@test -n "$(LOCALE)" || { echo "usage: make translations-init LOCALE=xx"; exit 2; }
 	$(BIN)/python -m consent translations init $(LOCALE)
 
-translations-check: venv ## fail on missing, fuzzy or broken translations
+translations-check: $(BIN)/.installed ## fail on missing, fuzzy or broken translations
 	$(BIN)/python -m consent translations check
 
 fuzz: venv ## the long property-test profile: 3 x 34,000 hostile inputs (about 20 min)

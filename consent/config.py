@@ -17,6 +17,7 @@ from typing import Any, cast
 from flask import Flask, Request, current_app, g, request
 from flask.sansio.app import App
 
+from . import texts
 from .cookie import ChoiceCodec
 from .errors import ConfigurationError
 from .google import GoogleConsentMode
@@ -46,8 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_COOKIE_SECURE": None,
     #: ``SameSite`` attribute of the choice cookie.
     "CONSENT_COOKIE_SAMESITE": "Lax",
-    #: Where the banner's "privacy policy" link points.
-    "CONSENT_PRIVACY_URL": "/privacy",
+    #: Where the banner's "privacy policy" link points; ``None`` links to the
+    #: cookie policy the blueprint serves (``{CONSENT_URL_PREFIX}/policy``).
+    "CONSENT_PRIVACY_URL": None,
     #: Mount point of the consent blueprint.
     "CONSENT_URL_PREFIX": "/consent",
     #: Locale used when nothing the visitor accepts is offered.
@@ -100,6 +102,11 @@ DEFAULTS: dict[str, Any] = {
     #: ``lambda: request.csp_nonce`` with Flask-Talisman), put on every script
     #: we emit so gated inline scripts run under a strict policy; or ``None``.
     "CONSENT_CSP_NONCE": None,
+    #: Colours of the banner and the settings: ``"auto"`` follows the colour
+    #: scheme the page declares (``color-scheme`` or ``<meta name="color-scheme">``:
+    #: dark only where the page supports dark and the visitor prefers it),
+    #: ``"light"`` or ``"dark"`` always.
+    "CONSENT_THEME": "auto",
     #: Render the banner once per locale and state and reuse it (the current
     #: path is filled in per request). Turn off if an overriding template
     #: shows anything else that changes per request.
@@ -109,6 +116,9 @@ DEFAULTS: dict[str, Any] = {
 
 #: Where the request's locale is kept on ``g``.
 LOCALE_G_KEY = "_consent_locale"
+#: In the WSGI environ of a request whose locale came from ``Accept-Language``:
+#: its response varies on that header.
+LANGUAGE_ENVIRON_KEY = "consent.language"
 
 
 def seconds(value: Any) -> int:
@@ -133,7 +143,8 @@ class ConsentConfig:
     cookie_domain: str | None
     cookie_secure: bool | None
     cookie_samesite: str | None
-    privacy_url: str
+    #: The site's own privacy page, or ``None`` for the blueprint's cookie policy.
+    privacy_url: str | None
     settings_button: bool
     trusted_origins: frozenset[str]
     locale_selector: LocaleSelector | None
@@ -146,6 +157,7 @@ class ConsentConfig:
     _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
     csp_nonce: Callable[[], str | None] | None = None
     cache_banner: bool = True
+    theme: str = "auto"
     #: Markup per (locale, state, script root), per process: see consent.page.
     fragment_cache: dict[tuple[Any, ...], dict[Hashable, Any]] = field(
         default_factory=dict, repr=False
@@ -195,33 +207,35 @@ class ConsentConfig:
         if chosen is None:
             # From the WSGI environ: a missing header in ``req.headers`` costs an exception.
             chosen = self.catalogs.negotiate_header(req.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+            if len(self.catalogs.locales) > 1:
+                req.environ[LANGUAGE_ENVIRON_KEY] = True
         return locale_info(chosen)
 
     def banner_fingerprint(self) -> str:
         """A short hash of the banner and category texts this request's locale shows,
         so a receipt says which wording the visitor saw."""
-        locale = self.locale().id
-        cached = self._fingerprints.get(locale)
+        locale = self.locale()
+        cached = self._fingerprints.get(locale.id)
         if cached is None:
-            from .helpers import BUILTIN_TEXTS, INTRO
-
             gettext = self.translations().gettext
-            texts = [
+            shown = [
                 gettext(t)
                 for t in (
-                    "This website uses cookies",
-                    INTRO,
-                    "privacy policy",
-                    "Decline",
-                    "Accept",
-                    "Settings",
+                    texts.TITLE,
+                    texts.intro_message(self.policy),
+                    texts.OTHER_PURPOSES,
+                    texts.WITHDRAWAL_NOTE,
+                    texts.PRIVACY_POLICY,
+                    *texts.BUTTONS,
                 )
             ]
+            shown.append(texts.purposes(self.policy, locale, gettext))
             for category in self.policy.categories:
-                texts.append(f"{category.id}={category.label!r}/{category.description!r}")
-                texts.extend(gettext(t) for t in BUILTIN_TEXTS.get(category.id, ()))
-            digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
-            cached = self._fingerprints[locale] = digest
+                shown.append(
+                    "=".join((category.id, *texts.category_texts(category, locale, gettext)))
+                )
+            digest = hashlib.sha256("\x1f".join(shown).encode()).hexdigest()[:16]
+            cached = self._fingerprints[locale.id] = digest
         return cached
 
     def translations(self) -> NullTranslations:

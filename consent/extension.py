@@ -11,16 +11,19 @@ from flask import Flask
 
 from . import gpc, helpers
 from .cli import consent_cli
-from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, seconds
+from .config import DEFAULTS, EXTENSION_KEY, ConsentConfig, get_config, seconds
 from .errors import ConfigurationError
 from .google import GoogleConsentMode
 from .i18n import N_, Catalogs, LocaleSelector
+from .integration import exempt_from_csrf, on_first_request, warn_if_unrouted
 from .policy import CookieDeclaration, build_cookies, build_policy
 from .state import current_consent
 from .vary import vary_on_consent
-from .views import blueprint
+from .views import CHOICE_VIEWS, blueprint
 
 CHOICE_COOKIE_PURPOSE = N_("Stores your cookie choice.")
+#: What ``CONSENT_THEME`` may be.
+THEMES = ("auto", "light", "dark")
 
 
 class Consent:
@@ -65,7 +68,7 @@ class Consent:
             cookie_domain=cfg["CONSENT_COOKIE_DOMAIN"],
             cookie_secure=cfg["CONSENT_COOKIE_SECURE"],
             cookie_samesite=cfg["CONSENT_COOKIE_SAMESITE"],
-            privacy_url=str(cfg["CONSENT_PRIVACY_URL"]),
+            privacy_url=_url_or_none(cfg["CONSENT_PRIVACY_URL"], "CONSENT_PRIVACY_URL"),
             settings_button=bool(cfg["CONSENT_SETTINGS_BUTTON"]),
             trusted_origins=frozenset(
                 o.rstrip("/").lower()
@@ -79,8 +82,10 @@ class Consent:
             receipts_retention=_retention(cfg["CONSENT_RECEIPTS_RETENTION"]),
             csp_nonce=_callable_or_none(cfg["CONSENT_CSP_NONCE"], "CONSENT_CSP_NONCE"),
             cache_banner=bool(cfg["CONSENT_CACHE_BANNER"]),
+            theme=_choice(cfg["CONSENT_THEME"], "CONSENT_THEME", THEMES),
         )
         app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
+        on_first_request(app, _complete)
         if cfg["CONSENT_GPC"] and gpc.WELL_KNOWN_PATH not in {
             r.rule for r in app.url_map.iter_rules()
         }:
@@ -100,6 +105,32 @@ class Consent:
             app.cli.add_command(consent_cli)
 
 
+def _complete(app: Flask) -> None:
+    """What depends on the finished app: its CSRF extensions (set up before or
+    after us) and its routes."""
+    exempt_from_csrf(app, blueprint, CHOICE_VIEWS)
+    warn_if_unrouted(
+        app,
+        get_config(app).privacy_url,
+        "CONSENT_PRIVACY_URL",
+        app.config["CONSENT_URL_PREFIX"].rstrip("/") + "/policy",
+    )
+
+
+def _choice(value: Any, name: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(map(repr, allowed))}")
+    return str(value)
+
+
+def _url_or_none(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a URL (a string) or None")
+    return value
+
+
 def _callable_or_none(value: Any, name: str) -> Any:
     if value is not None and not callable(value):
         raise ConfigurationError(
@@ -113,14 +144,17 @@ def _receipt_store(app: Flask) -> Any:
     if not url:
         return None
     try:
-        from .receipts import ReceiptStore, resolve_url
+        from .receipts import ReceiptStore, require_driver, resolve_url
+
+        resolved = resolve_url(str(url), app.instance_path)
+        require_driver(resolved)
     except ImportError as exc:
         raise ConfigurationError(str(exc)) from None
     spool = app.config["CONSENT_RECEIPTS_SPOOL"] or os.path.join(
         app.instance_path, "consent-receipts.spool"
     )
     return ReceiptStore(
-        resolve_url(str(url), app.instance_path),
+        resolved,
         spool,
         int(app.config["CONSENT_RECEIPTS_SPOOL_MAX"]),
     )

@@ -20,8 +20,9 @@ from babel.dates import format_date
 from flask import current_app, request, url_for
 from markupsafe import Markup, escape
 
-from .config import ConsentConfig, get_config, real_app
-from .i18n import N_, LocaleInfo, format_duration
+from . import texts
+from .config import ConsentConfig, g_values, get_config, real_app
+from .i18n import LocaleInfo, format_duration
 from .page import (
     NEXT_MARK,
     current_page,
@@ -30,7 +31,7 @@ from .page import (
     escaped_path,
     trusted_html,
 )
-from .policy import Category, Text
+from .policy import Category
 from .state import ConsentState, get_consent_state
 
 _STATIC_DIR = Path(__file__).parent / "static"
@@ -40,32 +41,6 @@ def get_locale() -> str:
     """The locale the banner speaks on this request (``de``, ``pt_BR``, ``zh_Hant``)."""
     app = real_app()
     return get_config(app).locale(app).id
-
-
-#: Label and description of the categories that ship translated.
-BUILTIN_TEXTS: Mapping[str, tuple[str, str]] = {
-    "necessary": (
-        N_("Necessary"),
-        N_("Needed for the website to work, for example to remember your cookie choice."),
-    ),
-    "analytics": (
-        N_("Analytics"),
-        N_("Help us understand how visitors use the website, so that we can improve it."),
-    ),
-    "marketing": (
-        N_("Marketing"),
-        N_("Used to show you relevant advertising and to measure how well it works."),
-    ),
-    "preferences": (
-        N_("Preferences"),
-        N_("Remember settings such as your language or region."),
-    ),
-}
-
-INTRO = N_(
-    "We use cookies for analytics to improve our website."
-    " Read our %(privacy_policy)s for more information."
-)
 
 
 @cache
@@ -85,37 +60,31 @@ def asset_url(filename: str) -> str:
     return url
 
 
-def _pick(text: Text, locale: LocaleInfo, gettext: Callable[[str], str]) -> str:
-    if isinstance(text, str):
-        return gettext(text)
-    for key in (locale.id, locale.id.split("_", 1)[0], "en"):
-        if key in text:
-            return text[key]
-    return next(iter(text.values()), "")
+def first_layer(
+    config: ConsentConfig, locale: LocaleInfo, gettext: Callable[[str], str]
+) -> tuple[Markup, Markup]:
+    """The banner's sentence with its privacy-policy link, and its second line: the
+    purposes the sentence did not name, then how to change the choice."""
+    href = config.privacy_url or consent_urls()["policy"]
+    link = Markup('<a href="%s">%s</a>') % (href, gettext(texts.PRIVACY_POLICY))
+    listed = texts.purposes(config.policy, locale, gettext)
+    message = texts.intro_message(config.policy)
+    sentence = _fill(gettext, message, privacy_policy=link, purposes=listed)
+    note = escape(gettext(texts.WITHDRAWAL_NOTE))
+    if listed and message == texts.ANALYTICS_INTRO:
+        note = _fill(gettext, texts.OTHER_PURPOSES, purposes=listed) + " " + note
+    return sentence, note
 
 
-def category_texts(
-    category: Category, locale: LocaleInfo, gettext: Callable[[str], str]
-) -> tuple[str, str]:
-    """The localized label and description of a category."""
-    label, description = BUILTIN_TEXTS.get(category.id, ("", ""))
-    return (
-        _pick(category.label, locale, gettext) if category.label else gettext(label),
-        _pick(category.description, locale, gettext)
-        if category.description
-        else (gettext(description) if description else ""),
-    )
-
-
-def intro_sentence(config: ConsentConfig, gettext: Callable[[str], str]) -> Markup:
-    """The banner sentence with its privacy-policy link, escaped piece by piece."""
-    link = Markup('<a href="%s">%s</a>') % (config.privacy_url, gettext("privacy policy"))
+def _fill(gettext: Callable[[str], str], message: str, **values: Any) -> Markup:
+    """A translated message with its placeholders filled in, each value escaped
+    (``Markup`` values are kept as they are)."""
     try:
-        return escape(gettext(INTRO)) % {"privacy_policy": link}
+        return escape(gettext(message)) % values
     except (KeyError, ValueError, TypeError):
         # A catalog with a broken placeholder must not take the page down.
-        current_app.logger.warning("broken placeholder in the consent intro translation")
-        return escape(INTRO) % {"privacy_policy": link}
+        current_app.logger.warning("broken placeholder in the translation of %r", message)
+        return escape(message) % values
 
 
 def make_gettext(translations: NullTranslations) -> Callable[..., str]:
@@ -151,8 +120,16 @@ def render_context(
         "next_path": next_path or current_path(),
         "asset_url": asset_url,
         "urls": consent_urls(),
-        "intro": intro_sentence(config, gettext),
+        # ``data-consent-theme`` of every consent box; none follows the page.
+        "theme": None if config.theme == "auto" else config.theme,
     }
+
+
+def banner_context(state: ConsentState, next_path: str | None = None) -> dict[str, Any]:
+    """The context of every template plus the banner's first layer."""
+    context = render_context(state, next_path)
+    intro, note = first_layer(context["config"], context["locale"], context["_"])
+    return {**context, "intro": intro, "note": note}
 
 
 def settings_context(
@@ -165,7 +142,7 @@ def settings_context(
     return {
         **context,
         "categories": [
-            (category, *category_texts(category, locale, gettext))
+            (category, *texts.category_texts(category, locale, gettext))
             for category in state.policy.categories
         ],
         "cookie_rows": {
@@ -197,7 +174,7 @@ def consent_urls() -> dict[str, str]:
     if urls is None:
         urls = {
             name: url_for(f"consent.{name}")
-            for name in ("accept", "decline", "save", "allow", "preferences")
+            for name in ("accept", "decline", "save", "allow", "preferences", "policy")
         }
         config.url_cache[root] = urls
     return urls
@@ -212,10 +189,10 @@ def consent_banner() -> Markup:
     """
     page = current_page()
     if page.fragments is None or not page.config.cache_banner:
-        return render("consent/banner.html", **render_context(page.state))
+        return render("consent/banner.html", **banner_context(page.state))
     pieces = page.fragments.get("banner")
     if pieces is None:
-        html = render("consent/banner.html", **render_context(page.state, NEXT_MARK))
+        html = render("consent/banner.html", **banner_context(page.state, NEXT_MARK))
         pieces = page.remember_around_path("banner", html)
     # Rendered by our autoescaped template; the path is escaped.
     return trusted_html(escaped_path(page.path).join(pieces))
@@ -235,6 +212,9 @@ def consent_settings_link(label: str | None = None, **attrs: Any) -> Markup:
             {
                 "href": f"{consent_urls()['preferences']}?{NEXT_MARK}",
                 "data-consent-open": True,
+                # Its text is in the banner's language, which may not be the page's.
+                "lang": page.locale.lang,
+                "dir": page.locale.direction,
                 **attrs,
             }
         ),
@@ -343,14 +323,14 @@ def cookie_rows(
                 else format_duration(lifetime, locale.id, translations)
             )
         else:
-            duration = _pick(lifetime, locale, gettext)
+            duration = texts.pick(lifetime, locale, gettext)
         rows.append(
             CookieRow(
                 cookie.name,
-                _pick(cookie.provider, locale, gettext)
+                texts.pick(cookie.provider, locale, gettext)
                 if cookie.provider
                 else gettext("This website"),
-                _pick(cookie.purpose, locale, gettext) if cookie.purpose else "",
+                texts.pick(cookie.purpose, locale, gettext) if cookie.purpose else "",
                 duration,
             )
         )
@@ -409,7 +389,7 @@ def consent_iframe(
     context = render_context(state)
     category_obj = state.policy.get(category)
     assert category_obj is not None  # allows() raised otherwise
-    label = category_texts(category_obj, context["locale"], context["_"])[0]
+    label = texts.category_texts(category_obj, context["locale"], context["_"])[0]
     extra = {_attribute_name(name): value for name, value in attrs.items()}
     return render(
         "consent/embed.html",
@@ -420,4 +400,18 @@ def consent_iframe(
         embed_title=title,
         embed_provider=provider or urlsplit(src).hostname or src,
         embed_attrs=json.dumps(extra, separators=(",", ":")),
+        embed_assets=_first_embed_of_page(),
     )
+
+
+#: On ``g`` once a page has the embed placeholders' stylesheet and script.
+EMBED_ASSETS_G_KEY = "_consent_embed_assets"
+
+
+def _first_embed_of_page() -> bool:
+    """Whether this is the page's first placeholder, which brings their stylesheet
+    and script (a script included twice would run twice)."""
+    kept = g_values()
+    first = EMBED_ASSETS_G_KEY not in kept
+    kept[EMBED_ASSETS_G_KEY] = True
+    return first

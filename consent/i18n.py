@@ -236,7 +236,14 @@ class _Layer(gettext.NullTranslations):
 
 
 #: Units for durations, longest first, in seconds (as babel counts them).
-_UNITS = (("year", 31536000), ("month", 2592000), ("week", 604800), ("day", 86400))
+_UNITS = (
+    ("year", 31536000),
+    ("month", 2592000),
+    ("week", 604800),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+)
 
 
 @cache
@@ -262,8 +269,12 @@ def format_duration(seconds: int, locale: str, translations: gettext.NullTransla
         text = translations.npgettext("duration", "%(num)s month", "%(num)s months", count)
     elif unit == "week":
         text = translations.npgettext("duration", "%(num)s week", "%(num)s weeks", count)
-    else:
+    elif unit == "day":
         text = translations.npgettext("duration", "%(num)s day", "%(num)s days", count)
+    elif unit == "hour":
+        text = translations.npgettext("duration", "%(num)s hour", "%(num)s hours", count)
+    else:
+        text = translations.npgettext("duration", "%(num)s minute", "%(num)s minutes", count)
     return text % {"num": num}
 
 

@@ -161,9 +161,23 @@ def resolve_url(url: str, instance_path: str) -> str:
             path.parent.mkdir(parents=True, exist_ok=True)
             return parsed.set(database=str(path)).render_as_string(hide_password=False)
     if parsed.drivername in ("postgresql", "postgres"):
-        # Prefer psycopg 3 (the receipts extra) over SQLAlchemy's psycopg2 default.
+        # Prefer psycopg 3 (the postgres extra) over SQLAlchemy's psycopg2 default.
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
+
+
+def require_driver(url: str) -> None:
+    """Raise ``ImportError`` at start-up, not on a visitor's decision, when the
+    database driver the URL names is not installed."""
+    dialect = make_url(url).get_dialect()
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        extra = "postgres" if dialect.name == "postgresql" else "receipts"
+        raise ImportError(
+            f"CONSENT_RECEIPTS_URL needs the {dialect.driver} driver ({exc}):"
+            f" pip install 'flask-consent-banner[{extra}]'"
+        ) from None
 
 
 class ReceiptStore:

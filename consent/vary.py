@@ -1,10 +1,13 @@
-"""``Vary: Cookie`` on every response whose request read the visitor's choice."""
+"""``Vary`` on every response whose consent markup depends on the request:
+``Cookie`` when it read the visitor's choice, ``Accept-Language`` when that
+header chose the banner's language."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from .config import LANGUAGE_ENVIRON_KEY
 from .state import READ_ENVIRON_KEY
 
 
@@ -22,7 +25,9 @@ def vary_on_consent(wsgi_app: WSGIApplication) -> WSGIApplication:
     ) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
             if READ_ENVIRON_KEY in environ:
-                vary_on_cookie(headers)
+                add_vary(headers, "Cookie")
+            if LANGUAGE_ENVIRON_KEY in environ:
+                add_vary(headers, "Accept-Language")
             return start_response(status, headers, exc_info)  # type: ignore[arg-type]
 
         return wsgi_app(environ, start)  # type: ignore[arg-type]
@@ -30,12 +35,12 @@ def vary_on_consent(wsgi_app: WSGIApplication) -> WSGIApplication:
     return vary_on_consent_app
 
 
-def vary_on_cookie(headers: list[tuple[str, str]]) -> None:
-    """Add ``Cookie`` to the ``Vary`` of a WSGI header list, joined with one already there."""
+def add_vary(headers: list[tuple[str, str]], field: str) -> None:
+    """Add ``field`` to the ``Vary`` of a WSGI header list, joined with one already there."""
     for index, (name, value) in enumerate(headers):
         if name.lower() == "vary":
-            fields = {field.strip().lower() for field in value.split(",")}
-            if "cookie" not in fields and "*" not in fields:
-                headers[index] = (name, f"{value}, Cookie")
+            fields = {f.strip().lower() for f in value.split(",")}
+            if field.lower() not in fields and "*" not in fields:
+                headers[index] = (name, f"{value}, {field}")
             return
-    headers.append(("Vary", "Cookie"))
+    headers.append(("Vary", field))

@@ -242,14 +242,28 @@ def allow() -> BaseResponse:
     return _record("allow", {**old.choices, **dict.fromkeys(granted, True)})
 
 
+#: The endpoints that record a choice (each a POST).
+CHOICE_VIEWS = (accept, decline, save, allow)
+
+
 @blueprint.get("/preferences")
 def preferences() -> Response | dict[str, Any]:
     """The per-category settings: a full page, or the form alone for the dialog."""
     state = get_consent_state()
     if _wants_json():
         return state.as_json()
-    next_path = safe_next(request.args.get("next"), request.script_root + "/")
     partial = request.args.get("partial") == "1"
     template = "consent/settings.html" if partial else "consent/preferences.html"
-    body = render(template, **settings_context(state, next_path), heading_level=2 if partial else 1)
+    return _page(template, state, heading_level=2 if partial else 1, in_dialog=partial)
+
+
+@blueprint.get("/policy")
+def policy() -> Response:
+    """The cookie policy: the banner's link when the site names no privacy page."""
+    return _page("consent/policy.html", get_consent_state(), heading_level=2, in_dialog=False)
+
+
+def _page(template: str, state: ConsentState, **context: Any) -> Response:
+    next_path = safe_next(request.args.get("next"), request.script_root + "/")
+    body = render(template, **settings_context(state, next_path), **context)
     return Response(body, mimetype="text/html")

@@ -19,8 +19,9 @@ GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 SEED_TITLE = "Diese Website verwendet Cookies"
 SEED_TEXT = (
     "Wir verwenden Cookies für Analysen, um unsere Website zu verbessern. Lesen Sie unsere"
-    ' <a href="/privacy">Datenschutzrichtlinie</a> für weitere Informationen.'
+    ' <a href="/consent/policy">Datenschutzrichtlinie</a> für weitere Informationen.'
 )
+SEED_NOTE = "Sie können Ihre Auswahl jederzeit in den Cookie-Einstellungen ändern oder widerrufen."
 
 
 def banner_of(html: str) -> str:
@@ -33,7 +34,7 @@ def test_german_banner_reads_exactly_like_the_seed_site(client: Any) -> None:
     banner = banner_of(response.get_data(as_text=True))
     assert response.status_code == 200
     assert f'<h2 id="consent-title">{SEED_TITLE}</h2>' in banner
-    assert f"<p>{SEED_TEXT}</p>" in banner
+    assert f"<p>{SEED_TEXT}</p>\n<p>{SEED_NOTE}</p>" in banner
     assert ">Ablehnen</button>" in banner
     assert ">Akzeptieren</button>" in banner
     assert ">Einstellungen</button>" in banner
@@ -46,8 +47,12 @@ def test_english_banner(client: Any) -> None:
     assert "This website uses cookies" in banner
     assert (
         "We use cookies for analytics to improve our website. Read our"
-        ' <a href="/privacy">privacy policy</a> for more information.'
+        ' <a href="/consent/policy">privacy policy</a> for more information.'
     ) in banner
+    assert (
+        "<p>You can change or withdraw your choice at any time in the cookie settings.</p>"
+        in banner
+    )
     assert ">Decline</button>" in banner
     assert ">Accept</button>" in banner
     assert 'lang="en"' in banner
@@ -250,11 +255,25 @@ def test_settings_link(app: Flask) -> None:
         html = consent_settings_link()
         custom = consent_settings_link("Privacy choices", class_="footer-link")
     assert html == (
-        '<a href="/consent/preferences?next=/news?id%3D3" data-consent-open'
+        '<a href="/consent/preferences?next=/news?id%3D3" data-consent-open lang="de" dir="ltr"'
         ' class="consent-settings-link">Cookie-Einstellungen</a>'
     )
     assert 'class="footer-link"' in custom
     assert ">Privacy choices</a>" in custom
+
+
+@pytest.mark.parametrize(
+    ("language", "lang", "direction"),
+    [("ar", "ar", "rtl"), ("he", "he", "rtl"), ("pt-BR", "pt-BR", "ltr")],
+)
+def test_the_settings_link_carries_the_language_and_direction_of_its_text(
+    app: Flask, language: str, lang: str, direction: str
+) -> None:
+    """In an English page, an Arabic link text must still be read and laid out as Arabic."""
+    for _ in range(2):  # rendered, then from what the first page kept
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            link = consent_settings_link()
+        assert f' lang="{lang}" dir="{direction}"' in link
 
 
 def test_helpers_are_jinja_globals(app: Flask) -> None:
@@ -331,12 +350,20 @@ def test_vary_joins_a_vary_the_page_already_sends(app: Flask) -> None:
         return html, {"Vary": "Accept-Encoding"}
 
     vary = app.test_client().get("/compressed").headers.get_all("Vary")
-    assert [v.strip() for v in ",".join(vary).split(",")] == ["Accept-Encoding", "Cookie"]
+    assert [v.strip() for v in ",".join(vary).split(",")] == [
+        "Accept-Encoding",
+        "Cookie",
+        "Accept-Language",
+    ]
 
 
 @pytest.mark.parametrize(
     ("sent", "expected"),
-    [("*", "*"), ("cookie", "cookie"), ("Accept-Encoding, COOKIE", "Accept-Encoding, COOKIE")],
+    [
+        ("*", "*"),
+        ("cookie", "cookie, Accept-Language"),
+        ("Accept-Encoding, COOKIE, accept-language", "Accept-Encoding, COOKIE, accept-language"),
+    ],
 )
 def test_vary_that_already_covers_cookie_is_left_alone(
     app: Flask, sent: str, expected: str
@@ -365,7 +392,9 @@ def test_vary_survives_an_after_request_function_that_sets_its_own() -> None:
     def page() -> str:
         return render_template_string("{{ consent_banner() }}")
 
-    assert app.test_client().get("/").headers.get_all("Vary") == ["Accept-Encoding, Cookie"]
+    assert app.test_client().get("/").headers.get_all("Vary") == [
+        "Accept-Encoding, Cookie, Accept-Language"
+    ]
 
 
 def test_kept_scripts_tell_true_from_one_and_each_state(make_app: AppFactory) -> None:
@@ -408,3 +437,67 @@ def test_markup_kept_per_process_stays_bounded(make_app: AppFactory) -> None:
     for n in range(MAX_COMBINATIONS + 5):
         client.get("/", environ_overrides={"SCRIPT_NAME": f"/p{n}"})
     assert 0 < len(app.extensions["consent"].fragment_cache) <= MAX_COMBINATIONS
+
+
+THREE = {"CONSENT_CATEGORIES": ["analytics", "marketing", "preferences"]}
+
+
+def only_banner(app: Flask, **headers: str) -> str:
+    """The banner of a page that shows nothing else (so any policy will do)."""
+
+    @app.get("/only-banner")
+    def only() -> str:
+        return render_template_string("{{ consent_banner() }}")
+
+    return banner_of(app.test_client().get("/only-banner", headers=headers).get_data(as_text=True))
+
+
+def test_the_first_layer_names_every_purpose_that_accept_grants(make_app: AppFactory) -> None:
+    banner = banner_of(make_app(**THREE).test_client().get("/").get_data(as_text=True))
+    assert "<p>We use cookies for analytics to improve our website." in banner
+    assert (
+        "<p>We also use cookies for these purposes: Marketing and Preferences."
+        " You can change or withdraw your choice at any time in the cookie settings.</p>"
+    ) in banner
+
+
+def test_without_analytics_one_sentence_names_them_all(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CATEGORIES=["marketing", "preferences"])
+    banner = only_banner(app, **GERMAN)
+    assert (
+        "<p>Wir verwenden Cookies für folgende Zwecke: Marketing und Präferenzen. Lesen Sie"
+        ' unsere <a href="/consent/policy">Datenschutzrichtlinie</a> für weitere'
+        " Informationen.</p>\n<p>Sie können Ihre Auswahl jederzeit"
+    ) in banner
+    assert "Außerdem" not in banner
+
+
+def test_a_site_category_is_named_by_its_label_escaped(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CATEGORIES={"media": {"label": "Videos <b>&</b> maps"}})
+    banner = only_banner(app)
+    assert "for these purposes: Videos &lt;b&gt;&amp;&lt;/b&gt; maps. Read our" in banner
+
+
+def test_every_shipped_language_names_the_purposes_and_the_way_back(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(**THREE)
+    config = app.extensions["consent"]
+    client = app.test_client()
+    for locale in sorted(config.catalogs.locales):
+        gettext = config.catalogs.translations(locale).gettext
+        html = client.get("/", headers={"Accept-Language": locale.replace("_", "-")})
+        banner = banner_of(html.get_data(as_text=True))
+        assert f'lang="{locale.replace("_", "-")}"' in banner, locale
+        # Analytics in the seed sentence's own words, the others by their labels.
+        for label in ("Marketing", "Preferences"):
+            assert str(escape(gettext(label))) in banner, (locale, label)
+        for message in (
+            "We use cookies for analytics to improve our website. Read our"
+            " %(privacy_policy)s for more information.",
+            "We also use cookies for these purposes: %(purposes)s.",
+            "You can change or withdraw your choice at any time in the cookie settings.",
+        ):
+            translated = gettext(message)
+            assert translated != message or locale == "en", (locale, message)
+            assert str(escape(translated.split("%(")[0])) in banner, (locale, message)

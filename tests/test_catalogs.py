@@ -291,7 +291,7 @@ def test_every_locale_renders_its_own_banner(locale: str) -> None:
     html = _banner_lang(app, locale.replace("_", "-"))
     assert html != english
     assert f'lang="{locale.replace("_", "-")}"' in html
-    assert '<a href="/privacy">' in html
+    assert '<a href="/consent/policy">' in html
     assert "This website uses cookies" not in html
     expected_dir = "rtl" if locale in {"ar", "he"} else "ltr"
     assert f'dir="{expected_dir}"' in html

@@ -165,7 +165,7 @@ def test_broken_placeholder_in_a_catalog_falls_back_to_english(tmp_path: Path) -
     client = app.test_client()
     response = client.get("/", headers={"Accept-Language": "de"})
     assert response.status_code == 200
-    assert 'Read our <a href="/privacy">Datenschutzrichtlinie</a>' in response.get_data(
+    assert 'Read our <a href="/consent/policy">Datenschutzrichtlinie</a>' in response.get_data(
         as_text=True
     )
     prefs = client.get("/consent/preferences", headers={"Accept-Language": "de"})

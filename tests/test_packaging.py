@@ -95,7 +95,7 @@ def test_installed_wheel_renders_the_german_banner(wheel: Path, tmp_path: Path) 
     english = out["banners"]["en"]
     for locale, html in out["banners"].items():
         assert f'lang="{locale.replace("_", "-")}"' in html, locale
-        assert '<a href="/privacy">' in html, locale
+        assert '<a href="/consent/policy">' in html, locale
         if locale != "en":
             assert html != english, locale
             assert "This website uses cookies" not in html, locale

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from consent import ConfigurationError
 from consent.receipts import Receipt, ReceiptStore, parse_age, receipts_table
 from tests.conftest import create_app
 
@@ -184,6 +185,13 @@ def test_receipts_are_off_by_default() -> None:
     app = create_app()
     assert app.extensions["consent"].receipts is None
     assert app.test_client().post("/consent/accept").status_code == 303
+
+
+def test_a_missing_database_driver_fails_at_start_up_with_the_extra_to_install(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"pg8000 driver .*\[postgres\]"):
+        create_app(CONSENT_RECEIPTS_URL="postgresql+pg8000://u:p@127.0.0.1/db")
 
 
 def test_schema_is_created_once_and_versioned(backend: Callable[..., str], tmp_path: Path) -> None:
@@ -454,7 +462,5 @@ def test_cli_flush(tmp_path: Path) -> None:
 
 
 def test_bad_retention_fails_at_start_up(tmp_path: Path) -> None:
-    from consent import ConfigurationError
-
     with pytest.raises(ConfigurationError, match="CONSENT_RECEIPTS_RETENTION"):
         app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, CONSENT_RECEIPTS_RETENTION="forever")

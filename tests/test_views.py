@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -324,6 +325,43 @@ def test_preferences_partial_is_only_the_form(client: Any) -> None:
     assert html.lstrip().startswith('<div class="consent-settings"')
     assert 'id="consent-settings-title"' in html
     assert "data-consent-close" in html
+
+
+def test_the_banner_s_privacy_link_leads_to_a_cookie_policy_by_default(client: Any) -> None:
+    """A site that configures nothing still gets a privacy link that works."""
+    page = client.get("/", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    href = re.search(r'<a href="([^"]+)">Datenschutzrichtlinie</a>', page)
+    assert href is not None
+    response = client.get(href.group(1), headers={"Accept-Language": "de"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert '<html lang="de" dir="ltr">' in html
+    assert "<h1>Cookie-Richtlinie</h1>" in html
+    # Every category with what it is for, and every declared cookie.
+    for label in ("Notwendig", "Analyse"):
+        assert f">{label}</label>" in html
+        assert f"<caption>{label}</caption>" in html
+    assert "<code>consent</code>" in html
+    assert "<code>_ga</code>" in html
+    # The visitor's own state, and the way to change it, without JavaScript.
+    assert "Sie haben noch keine Auswahl getroffen." in html
+    assert '<form method="post" action="/consent/save"' in html
+    assert "data-consent-close" not in html
+
+
+def test_the_cookie_policy_shows_the_visitor_s_choice_and_consent_id(client: Any) -> None:
+    state = choose(client, "save", category="analytics")
+    html = client.get("/consent/policy").get_data(as_text=True)
+    assert f"Your consent ID is {state['consent_id']}." in html
+    assert 'value="analytics" checked' in html
+
+
+def test_a_configured_privacy_url_is_the_banner_s_link(make_app: AppFactory) -> None:
+    page = make_app(CONSENT_PRIVACY_URL="https://example.org/datenschutz").test_client().get("/")
+    assert '<a href="https://example.org/datenschutz">privacy policy</a>' in page.get_data(
+        as_text=True
+    )
 
 
 def test_preferences_next_is_sanitised(client: Any) -> None:

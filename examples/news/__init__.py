@@ -15,6 +15,8 @@ from flask import Flask, Response, abort, render_template
 
 from consent import Consent, get_locale
 
+HERE = Path(__file__).parent
+
 ARTICLES: dict[str, dict[str, Any]] = {
     "de": {
         "title": "Stadtrat beschließt neue Radwege",
@@ -81,25 +83,23 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
                     {
                         "name": "_pk_id.*",
                         "provider": "Stadtanzeiger",
-                        "purpose": {"de": "Zählt Besuche", "en": "Counts visits"},
+                        "purpose": "Counts visits",
                         "lifetime": timedelta(hours=1),
                     },
                 ]
             },
             # Third-party video: sharing data with its provider, so a Global
-            # Privacy Control signal refuses it too.
+            # Privacy Control signal refuses it too. Its texts are English
+            # source strings, translated in examples/news/translations.
             "media": {
-                "label": {"de": "Externe Medien", "en": "External media"},
-                "description": {
-                    "de": "Videos und andere Inhalte von Drittanbietern,"
-                    " die Cookies setzen können.",
-                    "en": "Videos and other third-party content that may set cookies.",
-                },
+                "label": "External media",
+                "description": "Shows videos and other content from third parties,"
+                " which may set their own cookies.",
                 "cookies": [
                     {
                         "name": "_stv_uid",
                         "provider": "Stadt-TV",
-                        "purpose": {"de": "Erkennt Zuschauer", "en": "Recognises viewers"},
+                        "purpose": "Recognises viewers",
                         "lifetime": timedelta(days=30),
                     }
                 ],
@@ -107,6 +107,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
                 "google_consent": ["ad_storage", "ad_user_data", "ad_personalization"],
             },
         },
+        CONSENT_TRANSLATION_DIRS=[str(HERE / "translations")],
         CONSENT_GOOGLE_CONSENT_MODE=True,
         # Proof of consent in an SQLite file in the instance folder.
         CONSENT_RECEIPTS_URL="sqlite:///consent-receipts.db",

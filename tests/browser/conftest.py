@@ -7,21 +7,24 @@ see each other's choices.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
-import threading
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from examples.news import create_app as create_news_app
+from tests.browser.hosts import NODE_MODULES, STYLESHEETS
+from tests.browser.hosts import create_app as create_host_app
 from tests.browser.shop import create_app as create_shop_app
 from tests.browser.support import Visit
+from tests.serving import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -86,15 +89,8 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 
 def _serve(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(app) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +108,46 @@ def news(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def shop() -> Iterator[str]:
     """Origin of the test shop (analytics, marketing, preferences; strict CSP)."""
     yield from _serve(create_shop_app())
+
+
+@pytest.fixture(scope="session")
+def host_stylesheets() -> None:
+    """Bootstrap, Pico, Tailwind's preflight and normalize.css, installed from npm
+    with the committed lock file (once; again when the lock file changes)."""
+    installed = NODE_MODULES / ".package-lock.json"
+    lock = STYLESHEETS / "package-lock.json"
+    if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        message = "host-stylesheet tests need npm (Debian: sudo apt-get install npm)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {message}", pytrace=False)
+        pytest.skip(message)
+    subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+        cwd=STYLESHEETS,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def hosts(host_stylesheets: None) -> Iterator[Callable[..., str]]:
+    """``hosts(**config)``: the origin of the host test site with that configuration
+    (``CONSENT_THEME="dark"``, ``csrf=True`` for Flask-WTF's CSRFProtect), one
+    server per configuration for the whole session."""
+    with contextlib.ExitStack() as stack:
+        origins: dict[tuple[tuple[str, Any], ...], str] = {}
+
+        def origin(**config: Any) -> str:
+            key = tuple(sorted(config.items()))
+            if key not in origins:
+                origins[key] = stack.enter_context(serve(create_host_app(**config)))
+            return origins[key]
+
+        yield origin
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ class Visit:
 
     @property
     def dialog(self) -> Locator:
-        return self.page.locator("dialog.consent-dialog")
+        return self.page.locator("#consent-dialog")
 
     @property
     def reopen(self) -> Locator:

@@ -399,7 +399,7 @@ def test_privacy_page_table_and_settings_list_declare_every_cookie(
     )
     expect(rows["Externe Medien"]).to_have_count(1)
     expect(rows["Externe Medien"].locator("td")).to_have_text(
-        ["_stv_uid", "Stadt-TV", "Erkennt Zuschauer", "1 Monat"]
+        ["_stv_uid", "Stadt-TV", "Erkennt Zuschauer wieder", "1 Monat"]
     )
 
     # The settings dialog lists the same cookies per category, behind a

@@ -127,3 +127,71 @@ def test_right_to_left_mirrors_banner_and_dialog(visit: Callable[..., Visit], ne
     close = box(v.dialog.locator("[data-consent-close]"))
     assert abs(heading["right"] - text["right"]) <= 1, (heading, text)
     assert close["right"] <= heading["left"]
+
+
+# -- issue 13, finding 7: placement ------------------------------------------
+
+PLACES = [
+    pytest.param("short", {"width": 1024, "height": 700}, id="short-page"),
+    pytest.param("long", {"width": 1024, "height": 700}, id="long-page"),
+    pytest.param("short", {"width": 320, "height": 640}, id="short-page-320px"),
+    pytest.param("long", {"width": 320, "height": 640}, id="long-page-320px"),
+]
+
+
+@pytest.mark.parametrize(("length", "viewport"), PLACES)
+def test_the_banner_sits_at_the_bottom_edge_on_any_page_length(
+    visit: Callable[..., Visit], hosts: Callable[..., str], length: str, viewport: dict[str, int]
+) -> None:
+    v = visit(hosts(), None, viewport=viewport)
+    v.context.add_init_script(OBSERVE_SHIFTS)
+    v.goto(f"/page?length={length}")
+    v.page.wait_for_load_state("load")
+    v.page.evaluate(TWO_FRAMES)
+    for scroll in (0, 400, 100_000):  # the top, somewhere, the end
+        v.page.evaluate(f"scrollTo(0, {scroll})")
+        v.page.evaluate(TWO_FRAMES)
+        box = v.banner.bounding_box()
+        assert box is not None
+        gap_below = viewport["height"] - (box["y"] + box["height"])
+        assert 0 <= gap_below <= 16, (scroll, box)
+        centre = box["x"] + box["width"] / 2
+        assert abs(centre - viewport["width"] / 2) <= 1, box
+    assert v.page.evaluate(SHIFT_SO_FAR) == 0
+
+
+#: Whether the focused element is entirely hidden (outside the viewport, or
+#: wholly behind the banner) — what WCAG 2.4.11 forbids.
+FOCUS_HIDDEN = """() => {
+  const el = document.activeElement;
+  const banner = document.getElementById('consent-banner');
+  if (!el || el === document.body || banner.contains(el)) return null;
+  const r = el.getBoundingClientRect();
+  const b = banner.getBoundingClientRect();
+  const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, innerHeight);
+  const left = Math.max(r.left, 0), right = Math.min(r.right, innerWidth);
+  const onScreen = bottom > top && right > left;
+  const behind = top >= b.top && bottom <= b.bottom && left >= b.left && right <= b.right;
+  return {name: el.textContent.trim().slice(0, 30) || el.tagName, hidden: !onScreen || behind};
+}"""
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize(("length", "viewport"), PLACES)
+def test_the_banner_never_hides_the_focused_element(
+    visit: Callable[..., Visit],
+    hosts: Callable[..., str],
+    length: str,
+    viewport: dict[str, int],
+    javascript: bool,
+) -> None:
+    v = visit(hosts(), f"/page?length={length}", viewport=viewport, java_script_enabled=javascript)
+    seen = []
+    for _ in range(40):
+        v.page.keyboard.press("Tab")  # (layout is read synchronously: no frames to wait for)
+        focus = v.page.evaluate(FOCUS_HIDDEN)
+        if focus is None:  # in the banner: every control of the page came before it
+            break
+        seen.append(focus["name"])
+        assert not focus["hidden"], (focus["name"], seen)
+    assert "The last link" in seen, seen

@@ -9,20 +9,6 @@
   const status = d.getElementById("consent-status");
   let dialog, opener;
 
-  // Replace an embed placeholder with the real iframe.
-  const embed = (box) => {
-    const f = d.createElement("iframe");
-    const o = box.dataset;
-    for (const [k, v] of Object.entries(JSON.parse(o.attrs || "{}"))) {
-      if (v != null && v !== false) f.setAttribute(k, v === true ? "" : v);
-    }
-    f.src = o.src;
-    f.title = o.title;
-    f.dataset.consentFrame = o.consentEmbed;
-    box.replaceWith(f);
-    return f;
-  };
-
   // A Global Privacy Control signal only the script can see: say it is honoured.
   const showGpc = (root) => {
     if (gpc) for (const p of root.querySelectorAll("[data-consent-gpc]")) p.hidden = false;
@@ -36,7 +22,7 @@
       if (!r.ok) throw r;
       if (!dialog) {
         dialog = d.createElement("dialog");
-        dialog.className = "consent-dialog";
+        dialog.id = "consent-dialog";
         dialog.setAttribute("aria-labelledby", "consent-settings-title");
         d.body.append(dialog);
       }
@@ -108,29 +94,24 @@
 
       // Google Consent Mode: one update per decision (the server maps categories).
       if (state.google) window.gtag?.("consent", "update", state.google);
-      // An embed's own form focuses its new iframe.
-      let target;
-      for (const box of d.querySelectorAll("[data-consent-embed]")) {
-        if (allowed[box.dataset.consentEmbed]) {
-          const f = embed(box);
-          if (box.contains(form)) target = f;
-        }
-      }
       dialog?.close();
       // An embed's "Always allow" may leave categories unanswered: keep asking.
       if (state.decided) {
         banner?.remove();
-        html.scrollPaddingBottom = "";
         if (reopen) reopen.hidden = false;
       }
       if (status) status.textContent = status.dataset.saved;
-      target ||= (opener?.isConnected && opener) ||
-        (!reopen?.hidden && reopen?.querySelector("button")) || d.querySelector("main,h1");
+      // Listeners run first: embed.js replaces the placeholders now allowed,
+      // and focuses the new iframe when its own form was used.
+      const box = form.closest("[data-consent-embed]");
+      d.dispatchEvent(new CustomEvent("consent:change", { detail: state }));
+      const replaced = box && !box.isConnected;
+      const target = !replaced && ((opener?.isConnected && opener) ||
+        (!reopen?.hidden && reopen?.querySelector("button")) || d.querySelector("main,h1"));
       if (target) {
         if (target.tabIndex < 0) target.tabIndex = -1; // e.g. main: focusable by script
         target.focus();
       }
-      d.dispatchEvent(new CustomEvent("consent:change", { detail: state }));
     } catch {
       form.action = url;
       form.submit(); // fall back to the plain form post
@@ -140,11 +121,7 @@
   d.addEventListener("click", (e) => {
     const t = e.target;
     const link = t.closest("a[data-consent-open]");
-    const load = t.closest("a[data-consent-load]");
-    if (load) {
-      e.preventDefault();
-      embed(load.closest("[data-consent-embed]")).focus();
-    } else if (link) {
+    if (link) {
       e.preventDefault();
       opener = link;
       open(new URL(link.href));
@@ -155,6 +132,9 @@
 
   showGpc(d);
 
-  // Keep focused elements clear of the sticky banner (WCAG 2.4.11).
-  if (banner) html.scrollPaddingBottom = banner.offsetHeight + 32 + "px";
+  // The space kept below the page (and the scroll padding that keeps focused
+  // elements clear of the banner, WCAG 2.4.11) is the banner's real height.
+  const fit = () => banner?.isConnected && html.setProperty("--consent-space", banner.offsetHeight + 16 + "px");
+  fit();
+  addEventListener("resize", fit);
 })();
