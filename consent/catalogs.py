@@ -19,7 +19,8 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import PoFileError, read_po, write_po
 
-from .i18n import DOMAIN, available_locales, needs_duration_fallback
+from .i18n import DOMAIN, Catalogs, available_locales, needs_duration_fallback
+from .policy import Policy, Text
 
 PACKAGE_DIR = Path(__file__).parent
 PROJECT = "flask-consent-banner"
@@ -229,3 +230,63 @@ def _check_one(path: Path, locale: str, expected: Mapping[Any, Message]) -> Iter
             yield Problem(
                 path, 0, f"entry {msgid!r} is missing: the catalog is out of date, run update"
             )
+
+
+@dataclass(frozen=True)
+class SiteTextProblem:
+    """A text of the site's own configuration that an offered locale lacks."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def check_site_texts(policy: Policy, catalogs: Catalogs) -> list[SiteTextProblem]:
+    """Every label, description, cookie purpose and text lifetime the site declares
+    that some offered locale would show in another language.
+
+    A string is English source text and needs a translation in one of the
+    catalogs (``CONSENT_TRANSLATION_DIRS``); a mapping needs the locale or its
+    language. Providers are names: only a mapping of them is checked.
+    """
+    problems = []
+    for category in policy.categories:
+        owner = f"category {category.id!r}"
+        texts: list[tuple[str, Text | None]] = [
+            (f"{owner} label", category.label),
+            (f"{owner} description", category.description),
+        ]
+        for cookie in category.cookies:
+            where = f"{owner}, cookie {cookie.name!r}"
+            texts.append((f"{where} purpose", cookie.purpose))
+            if not isinstance(cookie.provider, str):
+                texts.append((f"{where} provider", cookie.provider))
+            if not isinstance(cookie.lifetime, int):
+                texts.append((f"{where} lifetime", cookie.lifetime))
+        for where, text in texts:
+            missing = [
+                loc for loc in sorted(catalogs.locales) if not _has_text(text, loc, catalogs)
+            ]
+            if missing:
+                problems.append(SiteTextProblem(where, _missing_message(text, missing)))
+    return problems
+
+
+def _has_text(text: Text | None, locale: str, catalogs: Catalogs) -> bool:
+    if text is None:
+        return True
+    if isinstance(text, str):
+        return catalogs.translates(locale, text)
+    return locale in text or locale.split("_", 1)[0] in text
+
+
+def _missing_message(text: Text | None, missing: list[str]) -> str:
+    locales = ", ".join(missing)
+    if isinstance(text, str):
+        return (
+            f"no translation of {text!r} for {locales}: add it to a catalog in"
+            " CONSENT_TRANSLATION_DIRS"
+        )
+    return f"no text for {locales}: add them to the mapping"

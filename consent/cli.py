@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import NoAppException, ScriptInfo, with_appcontext
 
 from . import catalogs
+from .config import EXTENSION_KEY
 from .i18n import shipped_catalog_dir
 
 directory_option = click.option(
@@ -69,14 +70,34 @@ def init_command(directory: Path, locale: str) -> None:
 @directory_option
 @click.argument("locales", nargs=-1)
 def check_command(directory: Path, locales: tuple[str, ...]) -> None:
-    """Report missing, fuzzy or broken translations; exit 1 if there are any."""
-    problems = catalogs.check(directory, locales)
+    """Report missing, fuzzy or broken translations; exit 1 if there are any.
+
+    Run through ``flask``, it also checks the app's own texts (its categories'
+    labels and descriptions, its cookies' purposes) in every locale it offers.
+    """
+    problems: list[object] = list(catalogs.check(directory, locales))
+    config = _app_config()
+    if config is not None:
+        problems.extend(catalogs.check_site_texts(config.policy, config.catalogs))
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
-    click.echo("all catalogs complete")
+    click.echo("all catalogs complete" + (" and every site text translated" if config else ""))
+
+
+def _app_config() -> Any:
+    """The consent settings of the app ``flask`` loads, or ``None`` (``python -m consent``,
+    or an app without the extension)."""
+    info = click.get_current_context().find_object(ScriptInfo)
+    if info is None:
+        return None
+    try:
+        app = info.load_app()
+    except NoAppException:
+        return None
+    return app.extensions.get(EXTENSION_KEY)
 
 
 @consent_cli.group("receipts")

@@ -180,6 +180,17 @@ class Catalogs:
         self._translations[locale] = chain
         return chain
 
+    def translates(self, locale: str, message: str) -> bool:
+        """Whether one of the catalogs (ours or the host's) has ``message`` for
+        ``locale``; English, the source language, needs none."""
+        if locale == "en":
+            return True
+        for directory in (self.shipped_dir, *self.override_dirs):
+            loaded = load_catalog(directory, locale)
+            if loaded is not None and message in loaded._catalog:  # type: ignore[attr-defined]
+                return True
+        return False
+
     def match(self, tag: str | Locale | None) -> str | None:
         """The offered locale that best serves a language tag, or ``None``."""
         if tag is None:
