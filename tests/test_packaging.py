@@ -58,6 +58,8 @@ def test_wheel_contents(wheel: Path) -> None:
         "consent/static/consent/consent.min.css",
         "consent/static/consent/settings.min.css",
         "consent/static/consent/gcm.min.js",
+        "consent/static/consent/embed.min.js",
+        "consent/templates/consent/policy.html",
         "consent/translations/consent.pot",
         "consent/translations/de/LC_MESSAGES/consent.po",
         "consent/translations/en/LC_MESSAGES/consent.po",
@@ -99,3 +101,84 @@ def test_installed_wheel_renders_the_german_banner(wheel: Path, tmp_path: Path) 
         if locale != "en":
             assert html != english, locale
             assert "This website uses cookies" not in html, locale
+
+
+#: What the example site needs, as the demo installs it (the package and its
+#: ``receipts`` extra), with their own dependencies.
+DEMO_PACKAGES = {
+    "babel",
+    "blinker",
+    "click",
+    "flask",
+    "flask-consent-banner",
+    "itsdangerous",
+    "jinja2",
+    "markupsafe",
+    "sqlalchemy",
+    "typing-extensions",
+    "werkzeug",
+    # Installed with every venv, or by SQLAlchemy on some platforms:
+    "greenlet",
+    "pip",
+    "setuptools",
+}
+
+SERVE_EXAMPLE = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from examples.news import create_app
+app = create_app(instance_path=sys.argv[2])
+client = app.test_client()
+page = client.get("/", headers={"Accept-Language": "de"}).get_data(as_text=True)
+accepted = client.post("/consent/accept", headers={"Accept": "application/json"})
+assert "Diese Website verwendet Cookies" in page, page
+assert accepted.status_code == 200, accepted.status_code
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_make_demo_installs_what_the_example_needs_and_no_test_tools(
+    wheel: Path, tmp_path: Path
+) -> None:
+    plan = subprocess.run(
+        ["make", "-n", "demo", f"VENV={tmp_path / 'planned'}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    installs = [line for line in plan.splitlines() if "pip install" in line]
+    assert installs, plan
+    assert all("[receipts]" in line and "[test]" not in line for line in installs), installs
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *(f"{wheel}[receipts]",),
+        ],
+        check=True,
+    )
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    installed = {line.split("==")[0].lower().replace("_", "-") for line in listed.split()}
+    assert installed <= DEMO_PACKAGES, installed - DEMO_PACKAGES
+    served = subprocess.run(
+        [str(python), "-c", SERVE_EXAMPLE, str(ROOT), str(tmp_path / "instance")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert served.stdout.strip() == "ok", served.stderr
