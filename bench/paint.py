@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 import statistics
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
-from werkzeug.serving import make_server
 
 from bench.common import BENCH_SECRET
 from bench.wsgi import NEWS_DIR, plain_app
 from examples.news import create_app
+from tests.serving import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -130,21 +127,6 @@ class PaintResult:
     sides: dict[str, Side]
 
 
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """A threaded werkzeug server on a free 127.0.0.1 port (the browser suite's way)."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="bench-paint", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def vanilla_page(config: str) -> str:
     """The article page without our extension, with vanilla-cookieconsent added as documented."""
     app = plain_app({"SECRET_KEY": BENCH_SECRET})
@@ -203,6 +185,7 @@ def measure(
 ) -> PaintResult:
     from playwright.sync_api import sync_playwright
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     ours_app = create_app({"SECRET_KEY": BENCH_SECRET}, instance_path=str(workdir / "paint"))
     sides = {name: Side() for name in SELECTORS}
     with (
