@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from werkzeug.http import parse_set_header
 
-from consent import consent_changed
+from consent import ConfigurationError, consent_changed
 from tests.conftest import AppFactory, choose
 
 JSON = {"Accept": "application/json"}
@@ -408,3 +408,23 @@ def test_host_prefixed_cookie_name_on_https(make_app: AppFactory) -> None:
     assert "Secure" in parts
     assert "Path=/" in parts
     assert not any(p.startswith("Domain=") for p in parts)
+
+
+@pytest.mark.parametrize(("theme", "expected"), [("auto", None), ("dark", "dark")])
+def test_our_own_pages_declare_both_schemes_unless_a_theme_is_fixed(
+    make_app: AppFactory, theme: str, expected: str | None
+) -> None:
+    client = make_app(CONSENT_THEME=theme).test_client()
+    for path in ("/consent/preferences", "/consent/policy"):
+        html = client.get(path).get_data(as_text=True)
+        if expected is None:
+            assert '<meta name="color-scheme" content="light dark">' in html
+            assert "data-consent-theme" not in html
+        else:
+            assert '<meta name="color-scheme"' not in html
+            assert f'<body class="consent-page" data-consent-theme="{expected}">' in html
+
+
+def test_an_unknown_theme_fails_at_start_up(make_app: AppFactory) -> None:
+    with pytest.raises(ConfigurationError, match="CONSENT_THEME must be one of 'auto', 'light'"):
+        make_app(CONSENT_THEME="blue")
