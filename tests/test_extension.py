@@ -136,6 +136,7 @@ def test_templates_are_compiled_once(app: Flask) -> None:
         client.get("/consent/preferences")
     assert [n for n in loaded if n.startswith("consent/")] == [
         "consent/preferences.html",
+        "consent/page.html",
         "consent/settings.html",
     ]
     assert len(env.cache) >= cached
