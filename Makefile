@@ -80,6 +80,11 @@ bench-deps: venv ## what make bench needs beyond the venv: gunicorn, wrk and val
 	$(call apt-optional,valgrind,valgrind,no instruction counts)
 	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to fetch the libraries we compare with: apt-get install nodejs npm"; exit 2; }
 
+.PHONY: faults
+faults: venv ## receipts under faults with load (gunicorn, PostgreSQL killed mid-load, ...): writes its section of BENCHMARKS.md
+	CONSENT_FAULTS=1 $(BIN)/pytest -q tests/test_receipt_faults_load.py
+	$(BIN)/python -m bench.faults
+
 bench: bench-deps ## one run on this machine: prints one table and rewrites BENCHMARKS.md
 	$(BIN)/python -m bench.run
 

@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: A secret of the right shape for benchmark instances (never a real site's key).
 BENCH_SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
+
+
+def write_section(start: str, end: str, block: str) -> None:
+    """Put ``block`` (which begins with ``start`` and ends with ``end``) into
+    BENCHMARKS.md in place of the section between those markers, or at its end."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+    print(block)
 
 
 def free_port() -> int:

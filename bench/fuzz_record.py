@@ -8,9 +8,10 @@ file, so neither run erases the other's figures.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
+
+from bench.common import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "fuzz-results.json"
@@ -39,15 +40,7 @@ def fuzz_block() -> str:
 
 
 def main() -> int:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = fuzz_block()
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-    print(block)
+    write_section(START, END, fuzz_block())
     return 0
 
 

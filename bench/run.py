@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import competitors, instructions, load, paint, sizes
+from bench import competitors, instructions, load, outage, paint, sizes
 from bench.common import BENCH_SECRET, ROOT
+from bench.faults import faults_block
 from bench.fuzz_record import fuzz_block
 from examples.news import create_app
 
@@ -27,6 +28,8 @@ from examples.news import create_app
 BUDGET_FIRST_VISIT_GZIP = 3 * 1024
 BUDGET_RATIO_RETURNING = 0.95
 BUDGET_RATIO_FIRST = 0.90
+#: Page throughput while the receipt store is down and the spool full, over normal.
+BUDGET_RATIO_OUTAGE = 0.90
 #: Load: each of the four cases runs ROUNDS times for DURATION seconds, interleaved,
 #: spread over BLOCKS fresh pairs of servers.
 ROUNDS = 16
@@ -107,6 +110,7 @@ def build_rows(
     pt: paint.PaintResult | None,
     skipped: str = "",
     ic: instructions.InstructionCounts | None = None,
+    og: outage.OutageResult | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     first = b.first_visit
@@ -116,10 +120,15 @@ def build_rows(
             "Banner HTML, first visit (`consent_banner()`, en, analytics + marketing)",
             size_text(b.html_first),
         ),
-        Row("Banner HTML, returning visitor (settings button only)", size_text(b.html_returning)),
+        Row(
+            "Banner HTML, returning visitor (settings button; gpc.js after a marketing grant)",
+            size_text(b.html_returning),
+        ),
     ]
     for url, size in b.assets.items():
         rows.append(Row(f"`{url}` (linked by the banner)", size_text(size)))
+    for url, size in b.returning_extra.items():
+        rows.append(Row(f"`{url}` (linked for the returning visitor only)", size_text(size)))
     rows += [
         Row(
             "**Ours, first visit** (HTML + CSS + JS)",
@@ -249,6 +258,9 @@ def build_rows(
         )
     )
 
+    if og is not None:
+        rows += outage_rows(og)
+
     if pt is None:
         rows.append(Row("**Time to banner**", f"not measured: {skipped}"))
         return rows
@@ -281,6 +293,34 @@ def build_rows(
         ),
     ]
     return rows
+
+
+def outage_rows(og: outage.OutageResult) -> list[Row]:
+    down, normal = og.decisions["outage"], og.decisions["normal"]
+    ratio = og.ratio()
+    return [
+        Row(
+            f"**Receipt store down** (PostgreSQL at a closed port), spool full"
+            f" ({og.spool_max:,}); {og.posters} visitors posting decisions,"
+            f" {og.rounds} x {og.duration:g} s per server",
+            "",
+        ),
+        Row(
+            "Decision latency p50 / p99: store down, spool full (normal store)",
+            f"{down.percentile(50):.1f} / {down.percentile(99):.1f} ms"
+            f" ({normal.percentile(50):.1f} / {normal.percentile(99):.1f} ms);"
+            f" {down.count:,} decisions answered, {down.failed} failed;"
+            f" {og.lost_logged:,} receipts logged as LOST with their JSON",
+        ),
+        Row(
+            "Page throughput during the outage: normal → outage",
+            f"{og.page_rps('normal'):,.0f} → {og.page_rps('outage'):,.0f} req/s; ratio"
+            f" **{ratio:.2f}** (rounds: {', '.join(f'{r:.2f}' for r in og.round_ratios())});"
+            f" {og.page_errors} page errors",
+            f"ratio ≥ {BUDGET_RATIO_OUTAGE:.2f}",
+            verdict(ratio >= BUDGET_RATIO_OUTAGE and og.page_errors == 0 and down.failed == 0),
+        ),
+    ]
 
 
 def table(rows: list[Row]) -> str:
@@ -437,8 +477,11 @@ def write_markdown(
         NOISE,
         "",
         METHODS,
+        outage.METHOD,
         "",
         fuzz_block(),
+        "",
+        faults_block(),
         "",
     ]
     path.write_text("\n".join(lines))
@@ -486,6 +529,14 @@ def main(argv: list[str] | None = None) -> int:
             force_python=args.python_load,
         )
 
+        print("receipt store outage (gunicorn)", flush=True)
+        outage_result = outage.measure(
+            work / "outage",
+            rounds=2 if args.quick else 4,
+            warmup=1.0 if args.quick else 2.0,
+            force_python=args.python_load,
+        )
+
         instruction_counts = None
         if instructions.available():
             print("instructions per request (callgrind)", flush=True)
@@ -509,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     info["vanilla-cookieconsent / klaro"] = (
         f"{size_result.vanilla_version} / {size_result.klaro_version} (npm)"
     )
-    rows = build_rows(size_result, load_result, paint_result, skipped, instruction_counts)
+    rows = build_rows(
+        size_result, load_result, paint_result, skipped, instruction_counts, outage_result
+    )
     seconds = time.monotonic() - clock
     print()
     print(table(rows))

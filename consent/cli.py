@@ -149,6 +149,7 @@ def show_command(consent_id: str) -> None:
         click.echo(
             f"{r.created_at.isoformat(timespec='seconds')}  {r.action:<7} via {r.control:<8}"
             f" granted: {' '.join(r.granted) or '-'}  refused: {' '.join(r.refused) or '-'}"
+            f"  unanswered: {' '.join(r.unanswered) or '-'}"
             f"  revision {r.revision}  {r.locale}  text {r.banner_fingerprint}"
             + (f"  [{flags}]" if flags else "")
         )
@@ -173,8 +174,8 @@ def export_command(since: str | None, until: str | None, fmt: str) -> None:
     writer.writerow(CSV_COLUMNS)
     for receipt in rows:
         data = receipt.as_json()
-        data["granted"] = " ".join(data["granted"])
-        data["refused"] = " ".join(data["refused"])
+        for name in ("granted", "refused", "unanswered"):
+            data[name] = " ".join(data[name])
         writer.writerow([data[c] for c in CSV_COLUMNS])
 
 
@@ -187,6 +188,7 @@ CSV_COLUMNS = (
     "locale",
     "granted",
     "refused",
+    "unanswered",
     "action",
     "control",
     "gpc",
@@ -234,12 +236,57 @@ def stats_command(by: str, since: str | None) -> None:
     columns = list(rows[0])
     click.echo("  ".join(f"{c:>12}" for c in columns))
     for row in rows:
-        click.echo("  ".join(f"{row[c]!s:>12}" for c in columns))
+        click.echo("  ".join(f"{'-' if row[c] is None else row[c]!s:>12}" for c in columns))
+
+
+@receipts_cli.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"))
+@with_appcontext
+def import_command(source: Any) -> None:
+    """Write the receipts in SOURCE (``-``: standard input) to the store.
+
+    One receipt per line, as ``export`` writes them, or the ``consent receipt LOST``
+    lines of a log (each ends with the receipt's JSON). Receipts already stored
+    are skipped, so running it twice writes nothing twice.
+    """
+    from .receipts import BATCH, receipt_from_text
+
+    store = _store()
+    batch: list[Any] = []
+    written = read = unreadable = 0
+    for line in source:
+        if not line.strip():
+            continue
+        start = line.find('{"consent_id"')
+        try:
+            batch.append(receipt_from_text(line[start:] if start >= 0 else line))
+        except ValueError:
+            unreadable += 1
+            continue
+        if len(batch) == BATCH:
+            written, read, batch = written + store.write(batch), read + len(batch), []
+    written, read = written + store.write(batch), read + len(batch)
+    click.echo(f"wrote {written} receipt(s); {read - written} were stored already")
+    if unreadable:
+        raise click.ClickException(f"{unreadable} line(s) hold no receipt")
 
 
 @receipts_cli.command("flush")
 @with_appcontext
 def flush_command() -> None:
-    """Write receipts waiting in the spool (after an outage of the store)."""
-    written = _store().flush_spool()
+    """Write receipts waiting in the spool now (the app's workers also do, in the
+    background, once the store is back)."""
+    store = _store()
+    try:
+        written = store.flush_spool()
+    except Exception as exc:
+        raise click.ClickException(
+            f"the receipt store is unavailable ({exc}); {store.spooled()} receipt(s)"
+            f" still wait in {store.spool_path}"
+        ) from None
     click.echo(f"wrote {written} spooled receipt(s)")
+    if store.spool.unreadable_path.exists():
+        click.echo(
+            f"entries that cannot be read as receipts are kept in {store.spool.unreadable_path}",
+            err=True,
+        )

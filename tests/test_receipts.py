@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,9 +21,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from consent import ConfigurationError
+from consent import ConfigurationError, Consent
 from consent.receipts import Receipt, ReceiptStore, parse_age, receipts_table
 from tests.conftest import create_app
+from tests.serving import free_port
 
 POSTGRES_ADMIN = os.environ.get("CONSENT_TEST_POSTGRES_URL")
 SKIP_PG = (
@@ -95,10 +97,12 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable
 
 def app_for(url: str, tmp_path: Path, **config: Any) -> Flask:
     return create_app(
-        CONSENT_RECEIPTS_URL=url,
-        CONSENT_RECEIPTS_SPOOL=str(tmp_path / "spool" / f"{uuid.uuid4().hex}.jsonl"),
-        CONSENT_CATEGORIES=CATEGORIES,
-        **config,
+        **{
+            "CONSENT_RECEIPTS_URL": url,
+            "CONSENT_RECEIPTS_SPOOL": str(tmp_path / "spool" / f"{uuid.uuid4().hex}.jsonl"),
+            "CONSENT_CATEGORIES": CATEGORIES,
+            **config,
+        }
     )
 
 
@@ -106,6 +110,36 @@ def store_of(app: Flask) -> ReceiptStore:
     store = app.extensions["consent"].receipts
     assert isinstance(store, ReceiptStore)
     return store
+
+
+def down_url() -> str:
+    """A PostgreSQL URL where nothing listens: a store that is down, at once."""
+    return f"postgresql://consent:x@127.0.0.1:{free_port()}/consent"
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll ``condition`` (the background flusher works on its own schedule)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {condition}")
+        time.sleep(0.05)
+
+
+def receipt(**fields: Any) -> Receipt:
+    return Receipt(
+        **{
+            "consent_id": "A" * 16,
+            "revision": "1",
+            "banner_fingerprint": "f" * 16,
+            "locale": "en",
+            "granted": ("analytics",),
+            "refused": (),
+            "action": "accept",
+            "control": "banner",
+            **fields,
+        }
+    )
 
 
 def test_every_decision_writes_one_receipt(backend: Callable[..., str], tmp_path: Path) -> None:
@@ -205,7 +239,7 @@ def test_schema_is_created_once_and_versioned(backend: Callable[..., str], tmp_p
     with engine.connect() as conn:
         assert conn.execute(
             sa.text("SELECT version FROM consent_receipts_schema")
-        ).scalars().all() == [1]
+        ).scalars().all() == [2]
 
 
 def test_a_newer_schema_is_refused_loudly_but_requests_survive(
@@ -232,6 +266,8 @@ def test_store_outage_spools_and_recovers(
     url = backend(create=False)
     app = app_for(url, tmp_path)
     store = store_of(app)
+    if url.startswith("sqlite"):
+        Path(sa.engine.make_url(url).database or "").parent.rmdir()  # made at start-up
     client = app.test_client()
     caplog.set_level(logging.WARNING, logger="consent.receipts")
 
@@ -239,7 +275,7 @@ def test_store_outage_spools_and_recovers(
     assert response.status_code == 303
     assert client.get_cookie("consent") is not None
     assert store.spooled() == 1
-    assert "store unavailable" in caplog.text
+    assert "the store is unavailable" in caplog.text
     client.post("/consent/decline")
     assert store.spooled() == 2
 
@@ -248,17 +284,18 @@ def test_store_outage_spools_and_recovers(
         Path(sa.engine.make_url(url).database or "").parent.mkdir(parents=True)
     else:
         _pg_admin(f'CREATE DATABASE "{sa.engine.make_url(url).database}"')
+    # Known to be down, the store is not tried on a decision: the background
+    # flusher finds it back and writes the spool.
     client.post("/consent/save", data={"category": "analytics"})
-    assert store.spooled() == 0
+    wait_until(lambda: store.spooled() == 0)
     actions = [r.action for r in store.export()]
     assert actions == ["accept", "decline", "save"]
+    assert "the store is back" in caplog.text
     store.dispose()
 
 
 def test_spool_is_bounded_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    app = app_for(
-        f"sqlite:///{tmp_path / 'missing' / 'r.db'}", tmp_path, CONSENT_RECEIPTS_SPOOL_MAX=2
-    )
+    app = app_for(down_url(), tmp_path, CONSENT_RECEIPTS_SPOOL_MAX=2)
     client = app.test_client()
     caplog.set_level(logging.ERROR, logger="consent.receipts")
     for _ in range(3):
@@ -269,10 +306,10 @@ def test_spool_is_bounded_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureF
 
 def test_flushing_twice_writes_each_receipt_once(tmp_path: Path) -> None:
     store = ReceiptStore(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "spool.jsonl")
-    receipt = Receipt("A" * 16, "1", "f" * 16, "en", ("analytics",), (), "accept", "banner")
-    store._spool(receipt)
+    one = receipt()
+    store._spool(one)
     assert store.flush_spool() == 1
-    store._spool(receipt)  # the same receipt again, e.g. after a crash mid-flush
+    store._spool(one)  # the same receipt again, e.g. after a crash mid-flush
     assert store.flush_spool() == 0
     assert store.count() == 1
 
@@ -325,13 +362,32 @@ def test_parse_age_rejects(text: str) -> None:
         parse_age(text)
 
 
-def test_missing_directory_for_relative_sqlite_is_the_instance_folder(tmp_path: Path) -> None:
+def test_relative_sqlite_lives_in_the_instance_folder(tmp_path: Path) -> None:
     from consent.receipts import resolve_url
 
     resolved = resolve_url("sqlite:///consent-receipts.db", str(tmp_path / "inst"))
     assert resolved == f"sqlite:///{tmp_path / 'inst' / 'consent-receipts.db'}"
-    assert (tmp_path / "inst").is_dir()
     assert resolve_url("postgresql://u:p@h/db", "x") == "postgresql+psycopg://u:p@h/db"
+
+
+@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
+def test_the_sqlite_folder_is_created_at_start_up_for_any_path(
+    tmp_path: Path, relative: bool
+) -> None:
+    """One rule: the folder of the SQLite file is made when the app starts, whether
+    the path is relative (to the instance folder) or absolute."""
+    instance = tmp_path / "instance"
+    folder = instance / "receipts" if relative else tmp_path / "elsewhere" / "db"
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.update(
+        SECRET_KEY="k" * 32,
+        CONSENT_RECEIPTS_URL="sqlite:///receipts/r.db" if relative else f"sqlite:///{folder}/r.db",
+        CONSENT_RECEIPTS_SPOOL=str(tmp_path / "spool"),
+    )
+    Consent(app)
+    assert folder.is_dir()
+    assert store_of(app).record(receipt()) is True
+    assert (folder / "r.db").is_file()
 
 
 @pytest.fixture
@@ -440,8 +496,20 @@ def test_cli_stats(filled: Flask) -> None:
     assert line.split() == [today, "3", "1", "1", "1", "0.3333"]
     by_category = store_of(filled).stats("category")
     assert by_category == [
-        {"category": "analytics", "decisions": 5, "granted": 3, "opt_in_rate": 0.6},
-        {"category": "marketing", "decisions": 5, "granted": 2, "opt_in_rate": 0.4},
+        {
+            "category": "analytics",
+            "decisions": 5,
+            "granted": 3,
+            "unanswered": 0,
+            "opt_in_rate": 0.6,
+        },
+        {
+            "category": "marketing",
+            "decisions": 5,
+            "granted": 2,
+            "unanswered": 0,
+            "opt_in_rate": 0.4,
+        },
     ]
 
 
@@ -452,15 +520,206 @@ def test_cli_says_when_receipts_are_off() -> None:
 
 
 def test_cli_flush(tmp_path: Path) -> None:
-    missing = tmp_path / "later"
-    app = app_for(f"sqlite:///{missing / 'r.db'}", tmp_path)
-    app.test_client().post("/consent/accept")
-    missing.mkdir()
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    store_of(app)._spool(receipt())  # as a decision during an outage left it
     result = app.test_cli_runner().invoke(args=["consent", "receipts", "flush"])
     assert result.exit_code == 0, result.output
     assert "wrote 1 spooled receipt(s)" in result.output
+    assert store_of(app).count() == 1
+
+
+def test_cli_flush_says_when_the_store_is_still_down(tmp_path: Path) -> None:
+    app = app_for(down_url(), tmp_path)
+    store_of(app)._spool(receipt())
+    result = app.test_cli_runner().invoke(args=["consent", "receipts", "flush"])
+    assert result.exit_code == 1
+    assert "the receipt store is unavailable" in result.output
+    assert "1 receipt(s) still wait" in result.output
 
 
 def test_bad_retention_fails_at_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="CONSENT_RECEIPTS_RETENTION"):
         app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, CONSENT_RECEIPTS_RETENTION="forever")
+
+
+# -- categories the visitor was never asked about (schema 2) ---------------------
+
+
+def test_unanswered_categories_are_neither_granted_nor_refused(
+    backend: Callable[..., str], tmp_path: Path
+) -> None:
+    app = app_for(backend(), tmp_path)
+    store = store_of(app)
+    asked = receipt(consent_id="U" * 16, granted=("analytics",), unanswered=("marketing",))
+    both = receipt(consent_id="U" * 16, granted=("analytics",), refused=("marketing",))
+    assert store.record(asked)
+    assert store.record(both)
+    first, second = store.history("U" * 16)
+    assert first.unanswered == ("marketing",)
+    assert first.refused == ()
+    assert second.unanswered == ()
+    assert Receipt.from_json(json.loads(json.dumps(first.as_json()))) == first
+
+    runner = app.test_cli_runner()
+    shown = runner.invoke(args=["consent", "receipts", "show", "U" * 16]).output.splitlines()
+    assert "granted: analytics  refused: -  unanswered: marketing" in shown[0]
+    assert "refused: marketing  unanswered: -" in shown[1]
+    csv_lines = runner.invoke(
+        args=["consent", "receipts", "export", "--format", "csv"]
+    ).output.splitlines()
+    header = csv_lines[0].split(",")
+    assert header[header.index("refused") + 1] == "unanswered"
+    assert csv_lines[1].split(",")[header.index("unanswered")] == "marketing"
+    jsonl = runner.invoke(args=["consent", "receipts", "export"]).output.splitlines()
+    assert json.loads(jsonl[0])["unanswered"] == ["marketing"]
+
+    assert store.stats("category") == [
+        {
+            "category": "analytics",
+            "decisions": 2,
+            "granted": 2,
+            "unanswered": 0,
+            "opt_in_rate": 1.0,
+        },
+        {
+            "category": "marketing",
+            "decisions": 1,
+            "granted": 0,
+            "unanswered": 1,
+            "opt_in_rate": 0.0,
+        },
+    ]
+    only_unanswered = receipt(consent_id="V" * 16, unanswered=("video",))
+    assert store.record(only_unanswered)
+    video = next(row for row in store.stats("category") if row["category"] == "video")
+    assert video == {
+        "category": "video",
+        "decisions": 0,
+        "granted": 0,
+        "unanswered": 1,
+        "opt_in_rate": None,
+    }
+    table = runner.invoke(args=["consent", "receipts", "stats", "--by", "category"]).output
+    assert next(line for line in table.splitlines() if "video" in line).split() == [
+        "video",
+        "0",
+        "0",
+        "1",
+        "-",
+    ]
+
+
+def test_a_receipt_without_unanswered_keeps_working() -> None:
+    """Callers (and spooled lines) from before the field still make receipts."""
+    old = Receipt("A" * 16, "1", "f" * 16, "en", ("analytics",), ("marketing",), "save", "api")
+    assert old.unanswered == ()
+    data = old.as_json()
+    del data["unanswered"]
+    assert Receipt.from_json(data) == old
+
+
+#: The table as version 1 of the package created it, per backend.
+V1_TABLE = """
+CREATE TABLE consent_receipts (
+    id {id},
+    receipt_id VARCHAR(32) NOT NULL UNIQUE,
+    created_at {timestamp} NOT NULL,
+    consent_id VARCHAR(32) NOT NULL,
+    revision VARCHAR(64) NOT NULL,
+    banner_fingerprint VARCHAR(64) NOT NULL,
+    locale VARCHAR(16) NOT NULL,
+    granted TEXT NOT NULL,
+    refused TEXT NOT NULL,
+    action VARCHAR(16) NOT NULL,
+    control VARCHAR(16) NOT NULL,
+    gpc BOOLEAN NOT NULL,
+    withdrawal BOOLEAN NOT NULL,
+    reconsent BOOLEAN NOT NULL
+)
+"""
+V1_TYPES = {
+    "sqlite": {"id": "INTEGER NOT NULL PRIMARY KEY", "timestamp": "DATETIME"},
+    "postgresql": {"id": "SERIAL PRIMARY KEY", "timestamp": "TIMESTAMP WITH TIME ZONE"},
+}
+
+
+def test_a_version_1_table_is_migrated_in_place(
+    backend: Callable[..., str], tmp_path: Path
+) -> None:
+    url = backend()
+    engine = sa.create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://"), poolclass=sa.pool.NullPool
+    )
+    with engine.begin() as conn:
+        conn.execute(sa.text(V1_TABLE.format(**V1_TYPES[engine.dialect.name])))
+        conn.execute(sa.text("CREATE TABLE consent_receipts_schema (version INTEGER NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO consent_receipts_schema VALUES (1)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO consent_receipts (receipt_id, created_at, consent_id, revision,"
+                " banner_fingerprint, locale, granted, refused, action, control, gpc,"
+                " withdrawal, reconsent) VALUES ('old1', :at, 'OLD', '1', 'ffff', 'en',"
+                " 'analytics', 'marketing', 'save', 'banner', false, false, false)"
+            ),
+            {"at": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)},
+        )
+    engine.dispose()
+
+    # Two app servers start on the old table at once: one migrates, the other waits.
+    first, second = app_for(url, tmp_path), app_for(url, tmp_path)
+    assert store_of(first).record(receipt(consent_id="NEW", unanswered=("video",)))
+    assert store_of(second).record(receipt(consent_id="NEW"))
+    store = store_of(first)
+    (old,) = store.history("OLD")
+    assert (old.granted, old.refused, old.unanswered) == (("analytics",), ("marketing",), ())
+    assert [r.unanswered for r in store.history("NEW")] == [("video",), ()]
+    with store.engine().connect() as conn:
+        assert conn.execute(
+            sa.text("SELECT version FROM consent_receipts_schema")
+        ).scalars().all() == [2]
+
+
+def test_flush_writes_more_receipts_than_one_statement_can_bind(
+    backend: Callable[..., str], tmp_path: Path
+) -> None:
+    """66,000 spooled receipts: more ids than PostgreSQL (65,535) or SQLite (32,766)
+    take in one statement; they go in batches."""
+    store = store_of(app_for(backend(), tmp_path))
+    now = datetime.now(UTC).isoformat()
+    template = receipt().as_json()
+    entries = []
+    for n in range(66_000):
+        body = {**template, "receipt_id": f"{n:032x}", "created_at": now}
+        entries.append((body["receipt_id"], json.dumps(body)))
+    store.spool.extend(store.spool._connection(), entries)
+    assert store.spooled() == 66_000
+    assert store.flush_spool() == 66_000
+    assert store.count() == 66_000
+    assert store.spooled() == 0
+
+
+def test_cli_import_puts_back_receipts_from_an_export_or_a_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What ``export`` wrote, or the LOST lines of a log, go back in; twice is once."""
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    exported, logged = receipt(consent_id="EXPORTED"), receipt(consent_id="LOGGED")
+    source = tmp_path / "lines"
+    source.write_text(
+        json.dumps(exported.as_json())
+        + "\n"
+        + "2026-11-25 ERROR consent receipt LOST (the spool is full): "
+        + json.dumps(logged.as_json(), separators=(",", ":"))
+        + "\n\n"
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["consent", "receipts", "import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 receipt(s); 0 were stored already" in result.output
+    again = runner.invoke(args=["consent", "receipts", "import", str(source)])
+    assert "wrote 0 receipt(s); 2 were stored already" in again.output
+    assert [r.receipt_id for r in store_of(app).history("LOGGED")] == [logged.receipt_id]
+    source.write_text("not a receipt\n")
+    bad = runner.invoke(args=["consent", "receipts", "import", str(source)])
+    assert bad.exit_code == 1
+    assert "1 line(s) hold no receipt" in bad.output
