@@ -39,6 +39,9 @@ class BytesResult:
     html_first: Size
     html_returning: Size
     assets: dict[str, Size]  # URL path -> size, as the banner links them
+    #: What the returning visitor's banner links besides (gpc.js, after a grant
+    #: that a Global Privacy Control signal would refuse).
+    returning_extra: dict[str, Size]
     cookie_header: int  # bytes of "consent=<value>" a returning visitor sends
     vanilla_version: str
     vanilla_js: Size
@@ -57,7 +60,8 @@ class BytesResult:
 
     @property
     def returning_cold(self) -> Size:
-        return self.html_returning + self.assets_total
+        extra = sum(self.returning_extra.values(), Size(0, 0))
+        return self.html_returning + self.assets_total + extra
 
     @property
     def vanilla(self) -> Size:
@@ -101,14 +105,17 @@ def measure(node_modules: Path, vanilla_config: str, workdir: Path) -> BytesResu
     if "consent-banner" in returning or "consent-banner" not in first:
         raise RuntimeError("the banner did not render as expected")
 
-    assets: dict[str, Size] = {}
-    for url in ASSET_RE.findall(first):
-        response = client.get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: HTTP {response.status_code}")
-        assets[url.split("?", 1)[0]] = Size.of(response.get_data())
-    if set(ASSET_RE.findall(returning)) - set(ASSET_RE.findall(first)):
-        raise RuntimeError("the returning visitor's banner links other assets")
+    def fetch(urls: list[str]) -> dict[str, Size]:
+        sizes = {}
+        for url in urls:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {response.status_code}")
+            sizes[url.split("?", 1)[0]] = Size.of(response.get_data())
+        return sizes
+
+    assets = fetch(ASSET_RE.findall(first))
+    extra = fetch(sorted(set(ASSET_RE.findall(returning)) - set(ASSET_RE.findall(first))))
 
     vanilla = node_modules / "vanilla-cookieconsent"
     klaro = node_modules / "klaro"
@@ -116,6 +123,7 @@ def measure(node_modules: Path, vanilla_config: str, workdir: Path) -> BytesResu
         html_first=Size.of(first.encode()),
         html_returning=Size.of(returning.encode()),
         assets=assets,
+        returning_extra=extra,
         cookie_header=len(f"consent={cookie.value}"),
         vanilla_version=_version(vanilla),
         vanilla_js=Size.of((vanilla / "dist" / "cookieconsent.umd.js").read_bytes()),

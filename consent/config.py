@@ -18,7 +18,7 @@ from flask import Flask, Request, current_app, g, request
 from flask.sansio.app import App
 
 from . import texts
-from .cookie import ChoiceCodec
+from .cookie import HOST_PREFIX, ChoiceCodec
 from .errors import ConfigurationError
 from .google import GoogleConsentMode
 from .i18n import Catalogs, LocaleInfo, LocaleSelector, locale_info
@@ -158,6 +158,9 @@ class ConsentConfig:
     csp_nonce: Callable[[], str | None] | None = None
     cache_banner: bool = True
     theme: str = "auto"
+    #: Rewrites the response's choice when a GPC signal overrides a stored grant
+    #: (set by the extension: the blueprint's views do the recording).
+    on_gpc_override: Callable[[Any], Any] | None = field(default=None, repr=False)
     #: Markup per (locale, state, script root), per process: see consent.page.
     fragment_cache: dict[tuple[Any, ...], dict[Hashable, Any]] = field(
         default_factory=dict, repr=False
@@ -165,9 +168,28 @@ class ConsentConfig:
     url_cache: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     #: The state of a visitor without a choice, per GPC signal.
     blank_states: dict[bool, Any] = field(default_factory=dict, repr=False)
-    #: Choice states and their expiry per (Cookie header, GPC signal, codec); bounded.
-    state_cache: dict[tuple[str, bool, ChoiceCodec], Any] = field(default_factory=dict, repr=False)
+    #: Choice states and their expiry per (Cookie header, GPC signal, codec, name); bounded.
+    state_cache: dict[tuple[str, bool, ChoiceCodec, str], Any] = field(
+        default_factory=dict, repr=False
+    )
     _codec: tuple[tuple[Any, ...], ChoiceCodec] | None = field(default=None, repr=False)
+
+    @property
+    def host_prefixed(self) -> bool:
+        """Whether the choice cookie is ``__Host-`` on https: by default, unless a
+        ``Domain`` (which the prefix forbids) or ``Secure=False`` is configured."""
+        return (
+            self.cookie_domain is None
+            and self.cookie_secure is not False
+            and not self.cookie_name.startswith("__")
+        )
+
+    def cookie_name_for(self, req: Request) -> str:
+        """The choice cookie's name on this request: ``__Host-consent`` over https
+        (which only this host can set), ``consent`` over http (no ``Secure``)."""
+        if self.host_prefixed and req.environ.get("wsgi.url_scheme") == "https":
+            return HOST_PREFIX + self.cookie_name
+        return self.cookie_name
 
     def nonce(self) -> str | None:
         """This request's CSP nonce, if the host uses one."""

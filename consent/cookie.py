@@ -16,10 +16,12 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
+from publicsuffixlist import PublicSuffixList
 
 logger = logging.getLogger("consent")
 
@@ -33,7 +35,19 @@ MAX_COOKIE_LENGTH = 4096
 #: How many verified cookie values a process remembers.
 VERIFIED_CACHE_SIZE = 4096
 
-_CONSENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
+_CONSENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{16}")
+
+#: Prefix of a cookie that only the host itself can set (no ``Domain``, ``Secure``,
+#: ``Path=/``): a sibling subdomain cannot plant one.
+HOST_PREFIX = "__Host-"
+
+#: Most bytes of ``Set-Cookie`` headers one response spends on expiring cookies
+#: (proxies refuse larger headers: nginx's default buffer is 4 or 8 KB).
+MAX_EXPIRY_BYTES = 4096
+
+#: A cookie name as RFC 6265 allows it (a token), and a host name we may put in ``Domain``.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 
 
 def new_consent_id() -> str:
@@ -144,13 +158,63 @@ def _parse_payload(payload: Any, signed_at: datetime) -> StoredChoice | None:
     revision, consent_id, raw = payload.get("r"), payload.get("id"), payload.get("c")
     if not isinstance(revision, str) or not isinstance(consent_id, str):
         return None
-    if not _CONSENT_ID_RE.match(consent_id) or not isinstance(raw, dict):
+    if not _CONSENT_ID_RE.fullmatch(consent_id) or not isinstance(raw, dict):
         return None
     choices: dict[str, bool] = {}
     for cid, allowed in raw.items():
-        if not isinstance(cid, str) or allowed not in (0, 1) or isinstance(allowed, float):
+        # Exactly the integers we write: JSON true or 1.0 is not ours.
+        if not isinstance(cid, str) or type(allowed) is not int or allowed not in (0, 1):
             return None
         choices[cid] = allowed == 1
     if signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=UTC)
     return StoredChoice(revision, consent_id, choices, signed_at)
+
+
+def cookie_domains(host: str, configured: str | None = None) -> list[str | None]:
+    """Where a cookie for ``host`` can live: the host itself (``None``: no
+    ``Domain``), its registrable domain and ``CONSENT_COOKIE_DOMAIN``.
+
+    A tag sets its cookie on the registrable domain (``.example.co.uk`` for
+    ``www.shop.example.co.uk``), found with the Public Suffix List; the
+    domains in between are where no tag puts one.
+    """
+    domains: list[str | None] = [None]
+    name = host.lower().split(":", 1)[0] if not host.startswith("[") else ""
+    is_domain = _DOMAIN.fullmatch(name) and not name.replace(".", "").isdigit()
+    registrable = _registrable(name) if is_domain else None
+    for domain in (registrable, (configured or "").lstrip(".").lower() or None):
+        if domain and domain != name and domain not in domains and _DOMAIN.fullmatch(domain):
+            domains.append(domain)
+    return domains
+
+
+def _registrable(name: str) -> str | None:
+    found = _public_suffixes().privatesuffix(name)
+    return str(found) if found else None
+
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    """The list shipped with the publicsuffixlist package, read once (on the first
+    refusal, not at import)."""
+    return PublicSuffixList()
+
+
+def expiry_headers(names: Iterable[str], host: str, configured: str | None = None) -> list[str]:
+    """``Set-Cookie`` values that expire each cookie on every domain it can live on,
+    at most :data:`MAX_EXPIRY_BYTES` of them (the script expires any left over)."""
+    headers: list[str] = []
+    spent = 0
+    domains = cookie_domains(host, configured)
+    for name in names:
+        if not _TOKEN.fullmatch(name):
+            continue
+        for domain in domains:
+            value = f"{name}=; Max-Age=0; Path=/" + (f"; Domain={domain}" if domain else "")
+            spent += len(value) + len("Set-Cookie: \r\n")
+            if spent > MAX_EXPIRY_BYTES:
+                logger.info("consent: cookie expiry stopped at %d bytes of headers", spent)
+                return headers
+            headers.append(value)
+    return headers

@@ -19,7 +19,7 @@ from .integration import exempt_from_csrf, on_first_request, warn_if_unrouted
 from .policy import CookieDeclaration, build_cookies, build_policy
 from .state import current_consent
 from .vary import vary_on_consent
-from .views import CHOICE_VIEWS, blueprint
+from .views import CHOICE_VIEWS, blueprint, record_gpc_override
 
 CHOICE_COOKIE_PURPOSE = N_("Stores your cookie choice.")
 #: What ``CONSENT_THEME`` may be.
@@ -83,6 +83,7 @@ class Consent:
             csp_nonce=_callable_or_none(cfg["CONSENT_CSP_NONCE"], "CONSENT_CSP_NONCE"),
             cache_banner=bool(cfg["CONSENT_CACHE_BANNER"]),
             theme=_choice(cfg["CONSENT_THEME"], "CONSENT_THEME", THEMES),
+            on_gpc_override=record_gpc_override if cfg["CONSENT_GPC"] else None,
         )
         app.register_blueprint(blueprint, url_prefix=cfg["CONSENT_URL_PREFIX"])
         on_first_request(app, _complete)
@@ -100,7 +101,8 @@ class Consent:
             current_consent=current_consent,
             consent_locale=helpers.get_locale,
         )
-        app.wsgi_app = vary_on_consent(app.wsgi_app)  # type: ignore[method-assign,assignment]
+        wrapped = vary_on_consent(app.wsgi_app, cfg["CONSENT_URL_PREFIX"])
+        app.wsgi_app = wrapped  # type: ignore[method-assign,assignment]
         if "consent" not in app.cli.commands:
             app.cli.add_command(consent_cli)
 

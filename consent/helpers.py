@@ -166,15 +166,21 @@ def render(template: str, **context: Any) -> Markup:
 _EMPTY = Markup()
 
 
+#: Script roots whose URLs are kept; beyond it the cache starts over.
+MAX_SCRIPT_ROOTS = 64
+
+
 def consent_urls() -> dict[str, str]:
     """The blueprint's URLs under this request's script root, built once each."""
     config = get_config(current_app)
     root = request.script_root
     urls = config.url_cache.get(root)
     if urls is None:
+        if len(config.url_cache) >= MAX_SCRIPT_ROOTS:
+            config.url_cache.clear()
         urls = {
             name: url_for(f"consent.{name}")
-            for name in ("accept", "decline", "save", "allow", "preferences", "policy")
+            for name in ("accept", "decline", "save", "allow", "gpc", "preferences", "policy")
         }
         config.url_cache[root] = urls
     return urls
@@ -380,12 +386,16 @@ def consent_iframe(
     """An ``<iframe>`` that loads only with consent for ``category``.
 
     Until then a localized placeholder says what it is and who provides it,
-    with "Load content" (this once) and "Always allow" (records consent).
+    with "Load content" (this once) and "Always allow" (records consent); under
+    a Global Privacy Control signal that refuses the category, it says so
+    instead of offering "Always allow". Once allowed, the iframe comes with its
+    placeholder kept aside, which the script puts back if consent is withdrawn.
     """
     state = get_consent_state()
+    frame = None
     if state.allows(category):
         final = {"src": src, "title": title, "loading": "lazy", "data-consent-frame": category}
-        return Markup("<iframe%s></iframe>") % html_attrs({**final, **attrs})
+        frame = Markup("<iframe%s></iframe>") % html_attrs({**final, **attrs})
     context = render_context(state)
     category_obj = state.policy.get(category)
     assert category_obj is not None  # allows() raised otherwise
@@ -400,6 +410,8 @@ def consent_iframe(
         embed_title=title,
         embed_provider=provider or urlsplit(src).hostname or src,
         embed_attrs=json.dumps(extra, separators=(",", ":")),
+        embed_gpc=context["config"].gpc and category in state.policy.gpc_ids,
+        embed_frame=frame,
         embed_assets=_first_embed_of_page(),
     )
 

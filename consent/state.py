@@ -11,7 +11,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, cast
 
-from flask import Flask, Request
+from flask import Flask, Request, after_this_request
 from werkzeug.local import LocalProxy
 
 from .config import ConsentConfig, g_values, get_config, real_app, real_request
@@ -85,7 +85,42 @@ class ConsentState:
 
     @property
     def refused(self) -> tuple[str, ...]:
+        """The optional categories that may not run: declined, or not answered yet."""
         return tuple(cid for cid in self.policy.optional_ids if not self.allows(cid))
+
+    @property
+    def declined(self) -> tuple[str, ...]:
+        """The optional categories the visitor (or their GPC signal) said no to."""
+        return tuple(
+            cid
+            for cid in self.policy.optional_ids
+            if not self.allows(cid) and (cid in self.choices or self._refused_by_gpc(cid))
+        )
+
+    @property
+    def unanswered(self) -> tuple[str, ...]:
+        """The optional categories nobody has answered for: refused until someone does."""
+        return tuple(
+            cid
+            for cid in self.policy.optional_ids
+            if cid not in self.choices and not self._refused_by_gpc(cid)
+        )
+
+    @property
+    def gpc_overrides(self) -> bool:
+        """Whether a GPC signal now refuses what the stored choice granted: the
+        choice should be rewritten, so that it stays refused without the signal."""
+        return self.gpc and any(self.choices.get(cid) for cid in self.policy.gpc_ids)
+
+    @property
+    def grants_gpc_categories(self) -> bool:
+        """Whether the stored choice grants what a GPC signal would refuse, with no
+        ``Sec-GPC`` header here: the page lets our script apply a signal only the
+        browser's JavaScript shows (``navigator.globalPrivacyControl``)."""
+        return not self.gpc and any(self.choices.get(cid) for cid in self.policy.gpc_ids)
+
+    def _refused_by_gpc(self, cid: str) -> bool:
+        return self.gpc and cid in self.policy.gpc_ids
 
     def as_json(self) -> dict[str, Any]:
         """The state as the browser script and JSON clients receive it."""
@@ -119,11 +154,12 @@ def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
     # so a changed secret key reads every cookie afresh.
     codec = config.codec(app)
     header = req.environ.get("HTTP_COOKIE", "")
-    key = (header, gpc, codec)
+    name = config.cookie_name_for(req)
+    key = (header, gpc, codec, name)
     kept: tuple[ConsentState, float] | None = config.state_cache.get(key)
     if kept is not None and kept[1] >= time.time():
         return kept[0]
-    state, expires = _read_state(config, req, codec, gpc)
+    state, expires = _read_state(config, req, codec, gpc, name)
     if expires is not None and len(header) <= MAX_KEPT_HEADER:
         if len(config.state_cache) >= MAX_KEPT_STATES:
             config.state_cache.clear()
@@ -132,11 +168,15 @@ def load_state(config: ConsentConfig, req: Request, app: Flask) -> ConsentState:
 
 
 def _read_state(
-    config: ConsentConfig, req: Request, codec: ChoiceCodec, gpc: bool
+    config: ConsentConfig, req: Request, codec: ChoiceCodec, gpc: bool, name: str
 ) -> tuple[ConsentState, float | None]:
     """The state the request's cookies carry, and until when it holds (``None``:
-    it may change by itself, so it is not kept)."""
-    values = set(req.cookies.getlist(config.cookie_name))
+    it may change by itself, so it is not kept).
+
+    Over https only the ``__Host-`` cookie counts: a plain one may have been
+    planted by a sibling subdomain for the parent domain.
+    """
+    values = set(req.cookies.getlist(name))
     if len(values) > 1:
         # Two different choice cookies: one may have been tossed in from a
         # sibling subdomain. Neither can be trusted to be the visitor's.
@@ -179,6 +219,10 @@ def kept_state(
     if state is None:
         state = kept[STATE_G_KEY] = load_state(config, req, app)
         req.environ[READ_ENVIRON_KEY] = True
+        # The consent endpoints record the signal with the choice themselves.
+        override = config.on_gpc_override
+        if state.gpc_overrides and override is not None and req.blueprint != "consent":
+            after_this_request(override)
     return state
 
 

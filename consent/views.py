@@ -9,13 +9,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from .config import ConsentConfig, get_config
-from .cookie import new_consent_id
+from .cookie import HOST_PREFIX, expiry_headers, new_consent_id
 from .errors import ConsentBadRequest, CrossSiteRequest
 from .helpers import render, settings_context
 from .policy import NECESSARY, Policy
 from .security import cross_site_reason, safe_next
 from .signals import consent_changed
 from .state import ConsentState, get_consent_state, replace_state
+
+#: What a form's ``control`` field may name (the part of the interface used), as
+#: receipts record it.
+CONTROLS = frozenset({"banner", "settings", "embed", "api"})
+#: The control of a choice a Global Privacy Control signal rewrote (no form names it).
+SIGNAL = "signal"
 
 #: A visitor cannot pick more categories than a site could sensibly offer.
 MAX_CATEGORY_FIELDS = 64
@@ -66,23 +72,14 @@ def _error(exc: HTTPException) -> Any:
     return exc
 
 
-def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
+def _record(action: str, choices: dict[str, bool], control: str | None = None) -> BaseResponse:
+    """Answer a choice the visitor posted: a redirect back, or the new state as JSON."""
     config = get_config(current_app)
     old = get_consent_state()
     # The header, or the browser's navigator.globalPrivacyControl as posted by
     # our script: either way the gpc categories are refused, never granted.
     gpc = config.gpc and (old.gpc or request.form.get("gpc") == "1")
-    if gpc:
-        choices = {
-            cid: allowed and cid not in config.policy.gpc_ids for cid, allowed in choices.items()
-        }
-    consent_id = old.consent_id or new_consent_id()
-    value, stored = config.codec().sign(config.policy.revision, consent_id, choices)
-    new = ConsentState(config.policy, stored.choices, consent_id, stored.decided_at, gpc)
-    replace_state(new)
-
-    fallback = request.script_root + "/"
-    target = safe_next(request.form.get("next"), fallback)
+    new, value = _decide(config, old, choices, gpc)
     response: BaseResponse
     if _wants_json():
         body = new.as_json()
@@ -91,105 +88,138 @@ def _record(action: str, choices: dict[str, bool]) -> BaseResponse:
             body["google"] = config.google.update(new)
         response = jsonify(body)
     else:
-        response = redirect(target, 303)
+        response = redirect(safe_next(request.form.get("next"), request.script_root + "/"), 303)
+    _commit(response, config, action, old, new, value, control or _control())
+    return response
+
+
+def record_gpc_override(response: BaseResponse) -> BaseResponse:
+    """On a page whose ``Sec-GPC`` signal refuses what the stored choice granted,
+    rewrite the choice with the gpc categories refused (and expire their cookies,
+    write a receipt), so that the opt-out stays once the signal is gone."""
+    config = get_config(current_app)
+    old = get_consent_state()
+    if old.gpc_overrides:
+        new, value = _decide(config, old, dict(old.choices), gpc=True)
+        _commit(response, config, "gpc", old, new, value, SIGNAL)
+    return response
+
+
+def _decide(
+    config: ConsentConfig, old: ConsentState, choices: dict[str, bool], gpc: bool
+) -> tuple[ConsentState, str]:
+    """The new state and its signed cookie value (the request's state from now on)."""
+    if gpc:
+        choices = {
+            cid: allowed and cid not in config.policy.gpc_ids for cid, allowed in choices.items()
+        }
+    consent_id = old.consent_id or new_consent_id()
+    value, stored = config.codec().sign(config.policy.revision, consent_id, choices)
+    new = ConsentState(config.policy, stored.choices, consent_id, stored.decided_at, gpc)
+    replace_state(new)
+    return new, value
+
+
+def _commit(
+    response: BaseResponse,
+    config: ConsentConfig,
+    action: str,
+    old: ConsentState,
+    new: ConsentState,
+    value: str,
+    control: str,
+) -> None:
+    """Put a decision into effect: its cookie, the refused cookies expired, its
+    receipt, and the signal to the site."""
     _write_cookie(response, config, value)
     _expire_refused(response, config, new)
     if config.receipts is not None:
-        _write_receipt(config, action, old, new)
+        _write_receipt(config, action, old, new, control)
     consent_changed.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         old=old,
         new=new,
         action=action,
-        consent_id=consent_id,
-        gpc=gpc,
+        consent_id=new.consent_id,
+        gpc=new.gpc,
     )
-    return response
 
 
 def _write_receipt(
-    config: ConsentConfig, action: str, old: ConsentState, new: ConsentState
+    config: ConsentConfig, action: str, old: ConsentState, new: ConsentState, control: str
 ) -> None:
-    """The site's copy of the decision (never raises: a down store spools it)."""
+    """The site's copy of the decision. Never raises: a down store spools it, and
+    a receipt that cannot even be made is logged with what is known."""
     from .receipts import Receipt
 
     optional = config.policy.optional_ids
-    refused = new.refused
     assert new.consent_id is not None
-    config.receipts.record(
-        Receipt(
+    try:
+        receipt = Receipt(
             consent_id=new.consent_id,
             revision=config.policy.revision,
             banner_fingerprint=config.banner_fingerprint(),
             locale=config.locale().id,
-            granted=tuple(c for c in optional if c not in refused),
-            refused=refused,
+            granted=tuple(c for c in optional if new.allows(c)),
+            refused=new.declined,
+            unanswered=new.unanswered,
             action=action,
-            control=_control(),
+            control=control,
             gpc=new.gpc,
             withdrawal=any(old.allows(c) and not new.allows(c) for c in optional),
             reconsent=old.consent_id is not None and not old.decided,
         )
-    )
+    except Exception:
+        current_app.logger.exception(
+            "consent receipt LOST: could not be made for consent id %s, action %s, granted %s",
+            new.consent_id,
+            action,
+            [c for c in optional if new.allows(c)],
+        )
+        return
+    config.receipts.record(receipt)
 
 
 def _control() -> str:
     """Which part of the interface was used, from the form's ``control`` field."""
-    from .receipts import CONTROLS
-
     control = request.form.get("control", "api")
     return control if control in CONTROLS else "api"
 
 
 def _write_cookie(response: BaseResponse, config: ConsentConfig, value: str) -> None:
+    name = config.cookie_name_for(request)
     secure = request.is_secure if config.cookie_secure is None else config.cookie_secure
-    if len(request.cookies.getlist(config.cookie_name)) > 1:
-        # Clear copies set for a parent domain (cookie tossing) before ours.
-        for domain in _cookie_domains(config):
-            if domain != (config.cookie_domain or "").lstrip("."):
-                response.delete_cookie(config.cookie_name, path="/", domain=domain)
+    stale = [config.cookie_name] if name != config.cookie_name else []
+    if len(request.cookies.getlist(name)) > 1:
+        stale.append(name)  # copies tossed in for a parent domain go before ours
+    for header in expiry_headers(
+        [n for n in stale if n in request.cookies], request.host, config.cookie_domain
+    ):
+        response.headers.add("Set-Cookie", header)
     response.set_cookie(
-        config.cookie_name,
+        name,
         value,
         max_age=config.max_age,
         path="/",
         domain=config.cookie_domain,
-        secure=secure,
+        secure=secure or name.startswith(HOST_PREFIX),
         httponly=True,
         samesite=config.cookie_samesite,
     )
 
 
 def _expire_refused(response: BaseResponse, config: ConsentConfig, state: ConsentState) -> None:
-    """Delete, in this same response, the cookies the refused categories own."""
+    """Expire, in this same response, the cookies the refused categories own, on
+    each domain they can live on (bounded: the script expires what is left)."""
     refused = [c for c in config.policy.optional if c.id in state.refused]
-    domains = _cookie_domains(config)
-    for name in request.cookies:
-        if name != config.cookie_name and any(c.owns_cookie(name) for c in refused):
-            response.delete_cookie(name, path="/")
-            for domain in domains:
-                response.delete_cookie(name, path="/", domain=domain)
-
-
-def _cookie_domains(config: ConsentConfig) -> list[str]:
-    """The request host's parent domains (and ``CONSENT_COOKIE_DOMAIN``).
-
-    A tag often sets its cookie on the parent domain (``.example.com``); a
-    deletion must name that same domain to reach it. Browsers ignore the one
-    that would be a public suffix.
-    """
-    host = request.host.lower()
-    domains: list[str] = []
-    if not host.startswith("["):  # an IPv6 literal has no parent domains
-        name = host.split(":", 1)[0]
-        labels = name.split(".")
-        if len(labels) > 1 and not name.replace(".", "").isdigit():
-            domains = [".".join(labels[i:]) for i in range(len(labels) - 1)]
-    if config.cookie_domain:
-        domain = config.cookie_domain.lstrip(".").lower()
-        if domain not in domains:
-            domains.append(domain)
-    return domains
+    own = {config.cookie_name, HOST_PREFIX + config.cookie_name}
+    names = [
+        name
+        for name in request.cookies
+        if name not in own and any(c.owns_cookie(name) for c in refused)
+    ]
+    for header in expiry_headers(names, request.host, config.cookie_domain):
+        response.headers.add("Set-Cookie", header)
 
 
 @blueprint.post("/accept")
@@ -242,8 +272,22 @@ def allow() -> BaseResponse:
     return _record("allow", {**old.choices, **dict.fromkeys(granted, True)})
 
 
+@blueprint.post("/gpc", endpoint="gpc")
+def gpc_signal() -> BaseResponse:
+    """Apply the browser's Global Privacy Control signal to the stored choice:
+    the gpc categories refused, every other answer kept. Our script posts it
+    when only ``navigator.globalPrivacyControl`` carries the signal."""
+    config = get_config(current_app)
+    if not config.gpc:
+        raise ConsentBadRequest("This site does not read Global Privacy Control signals.")
+    old = get_consent_state()
+    if not (old.gpc or request.form.get("gpc") == "1"):
+        raise ConsentBadRequest("No Global Privacy Control signal: send Sec-GPC: 1 or gpc=1.")
+    return _record("gpc", dict(old.choices), control=SIGNAL)
+
+
 #: The endpoints that record a choice (each a POST).
-CHOICE_VIEWS = (accept, decline, save, allow)
+CHOICE_VIEWS = (accept, decline, save, allow, gpc_signal)
 
 
 @blueprint.get("/preferences")

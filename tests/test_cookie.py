@@ -8,7 +8,15 @@ import time
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from consent.cookie import MAX_COOKIE_LENGTH, SALT, ChoiceCodec, new_consent_id
+from consent.cookie import (
+    MAX_COOKIE_LENGTH,
+    MAX_EXPIRY_BYTES,
+    SALT,
+    ChoiceCodec,
+    cookie_domains,
+    expiry_headers,
+    new_consent_id,
+)
 
 KEY = "k" * 32
 
@@ -165,3 +173,62 @@ def test_non_canonical_base64_is_no_choice() -> None:
     variants = [value[:-1] + c for c in alphabet if c != value[-1]]
     assert codec().loads(value) is not None
     assert [v for v in variants if codec().loads(v) is not None] == []
+
+
+@pytest.mark.parametrize(
+    ("host", "configured", "expected"),
+    [
+        ("www.shop.example", None, [None, "shop.example"]),
+        ("a.b.example.co.uk:8443", None, [None, "example.co.uk"]),
+        ("example.com", None, [None]),  # the host is its registrable domain
+        ("x.github.io", None, [None]),  # github.io is a public suffix: x.github.io is the site
+        ("www.example.com", ".example.com", [None, "example.com"]),
+        ("www.example.com", "shop.example.com", [None, "example.com", "shop.example.com"]),
+        ("127.0.0.1:5000", None, [None]),
+        ("[::1]:5000", None, [None]),
+        ("localhost", None, [None]),
+        ('evil";x=1.example.com', None, [None]),  # never into a header attribute
+    ],
+)
+def test_cookies_are_expired_only_where_they_can_live(
+    host: str, configured: str | None, expected: list[str | None]
+) -> None:
+    assert cookie_domains(host, configured) == expected
+
+
+def test_thirty_owned_cookies_expire_in_well_under_eight_kilobytes() -> None:
+    """On a deep host, each cookie once per parent domain was 91 headers (8.9 KB)."""
+    names = [f"_ga_{i:04X}XYZAB" for i in range(30)]
+    headers = expiry_headers(names, "www.shop.example")
+    assert len(headers) == 60
+    assert sum(len("Set-Cookie: \r\n") + len(h) for h in headers) < 4 * 1024
+    assert f"{names[0]}=; Max-Age=0; Path=/" in headers
+    assert f"{names[0]}=; Max-Age=0; Path=/; Domain=shop.example" in headers
+
+
+def test_expiry_headers_are_bounded_whatever_the_request_holds() -> None:
+    names = [f"_pk_id.{i}.abcdef" for i in range(400)]
+    headers = expiry_headers(names, "a.b.c.d.e.f.www.shop.example")
+    assert sum(len("Set-Cookie: \r\n") + len(h) for h in headers) <= MAX_EXPIRY_BYTES
+    assert 0 < len(headers) < 800
+
+
+def test_names_that_are_not_cookie_tokens_are_never_written() -> None:
+    assert expiry_headers(["ok", "bad;Domain=evil.example", "sp ace"], "example.com") == [
+        "ok=; Max-Age=0; Path=/"
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"v": 1, "r": "1", "id": "A" * 16 + "\n", "c": {"analytics": 1}},  # trailing newline
+        {"v": 1, "r": "1", "id": "A" * 16, "c": {"analytics": True}},  # JSON true, not 1
+        {"v": 1, "r": "1", "id": "A" * 16, "c": {"analytics": 1.0}},
+    ],
+)
+def test_only_exactly_our_payload_verifies(payload: dict[str, object]) -> None:
+    serializer = URLSafeTimedSerializer(
+        KEY, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+    assert codec().loads(serializer.dumps(payload)) is None

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, render_template_string
 
+from consent.helpers import consent_iframe
 from tests.conftest import AppFactory, choose
 
 JSON = {"Accept": "application/json"}
@@ -58,10 +59,15 @@ def test_iframe_after_consent(make_app: AppFactory) -> None:
     client = app.test_client()
     choose(client, "accept")
     markup = embed(app, client)
-    assert markup == (
-        f'<iframe src="{html.escape(VIDEO)}" title="Stadtrat live" loading="lazy"'
+    assert markup.endswith(
+        f'</template><iframe src="{html.escape(VIDEO)}" title="Stadtrat live" loading="lazy"'
         ' data-consent-frame="marketing" width="560" allowfullscreen></iframe>'
     )
+    # The placeholder waits in a <template> (inert: nothing loads), for a withdrawal.
+    kept = markup.split("<template data-consent-placeholder>", 1)[1].split("</template>", 1)[0]
+    assert kept.startswith('<div class="consent-embed" data-consent-embed="marketing"')
+    assert "Immer erlauben: Marketing" in kept
+    assert "embed.min.js" in markup
 
 
 def test_always_allow_records_only_that_category(make_app: AppFactory) -> None:
@@ -98,3 +104,19 @@ def test_allow_needs_a_known_category(make_app: AppFactory) -> None:
         ).status_code
         == 403
     )
+
+
+def test_under_gpc_a_refused_category_is_not_offered_always_allow(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CATEGORIES=["analytics", "marketing"])
+    client = app.test_client()
+    with app.test_request_context("/", headers={"Sec-GPC": "1"}):
+        markup = str(consent_iframe("marketing", src=VIDEO, title="Stadtrat live"))
+    assert "Always allow" not in markup
+    assert "Turned off by your browser&#39;s Global Privacy Control signal." in markup
+    assert '<p class="consent-gpc" data-consent-gpc>' in markup  # shown: the header says so
+    assert "Load content" in markup  # this once, the visitor's own act
+    # Without the header, the script learns of a browser-only signal: the button
+    # is marked for it to remove, and the note waits hidden.
+    plain = embed(app, client)
+    assert "data-consent-gpc-refuses>Immer erlauben: Marketing</button>" in plain
+    assert '<p class="consent-gpc" data-consent-gpc hidden>' in plain

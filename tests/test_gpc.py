@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from flask import render_template_string
 
 from consent import consent_changed
 from tests.conftest import AppFactory, choose
@@ -130,3 +131,73 @@ def test_bad_last_update_fails_at_start_up(make_app: AppFactory) -> None:
 
     with pytest.raises(ConfigurationError, match="CONSENT_GPC_LAST_UPDATE"):
         make_app(CONSENT_GPC_LAST_UPDATE="yesterday")
+
+
+# -- issue 14, item 12: a header that overrides an earlier "accept" sticks ------
+
+
+def page_with_banner(app: Any) -> None:
+    @app.get("/news")
+    def news() -> str:
+        return render_template_string("<main>News</main>{{ consent_banner() }}")
+
+
+def test_a_gpc_header_over_an_earlier_accept_is_recorded_and_kept(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CATEGORIES=CATEGORIES)
+    page_with_banner(app)
+    client = app.test_client()
+    accepted = choose(client, "accept")
+    client.set_cookie("_fbp", "fb.1.123")
+    changes: list[dict[str, Any]] = []
+    consent_changed.connect(lambda sender, **kw: changes.append(kw), app, weak=False)
+
+    # The first page with the signal rewrites the choice, expires the cookie.
+    response = client.get("/news", headers=GPC)
+    assert response.status_code == 200
+    cookies = response.headers.getlist("Set-Cookie")
+    assert any(h.startswith("consent=ey") for h in cookies)
+    assert any(h.startswith("_fbp=; Max-Age=0") for h in cookies)
+    assert client.get_cookie("_fbp") is None
+    assert len(changes) == 1
+    assert changes[0]["action"] == "gpc"
+    assert changes[0]["new"].consent_id == accepted["consent_id"]
+
+    # Without the signal, the opt-out stays; analytics, which GPC does not touch, too.
+    later = state(client)
+    assert later["gpc"] is False
+    assert later["categories"] == {"necessary": True, "analytics": True, "marketing": False}
+    assert later["consent_id"] == accepted["consent_id"]
+
+    # Once rewritten, the signal changes nothing more.
+    again = client.get("/news", headers=GPC)
+    assert not any(h.startswith("consent=") for h in again.headers.getlist("Set-Cookie"))
+    assert len(changes) == 1
+
+
+def test_the_script_posts_a_signal_only_it_can_see(client: Any) -> None:
+    """``navigator.globalPrivacyControl`` without the header: POST /consent/gpc."""
+    accepted = choose(client, "accept")
+    applied = client.post("/consent/gpc", data={"gpc": "1"}, headers=JSON)
+    assert applied.status_code == 200
+    body = applied.get_json()
+    assert body["categories"] == {"necessary": True, "analytics": True, "marketing": False}
+    assert body["consent_id"] == accepted["consent_id"]
+    assert body["forget"] == ["_fbp"]
+    assert state(client)["categories"]["marketing"] is False
+
+
+def test_the_gpc_endpoint_needs_a_signal(client: Any) -> None:
+    choose(client, "accept")
+    refused = client.post("/consent/gpc", headers=JSON)
+    assert refused.status_code == 400
+    assert "No Global Privacy Control signal" in refused.get_json()["reason"]
+    assert state(client)["categories"]["marketing"] is True
+
+
+def test_an_unanswered_category_stays_unanswered_under_the_signal(make_app: AppFactory) -> None:
+    app = make_app(CONSENT_CATEGORIES={**CATEGORIES, "preferences": {}})
+    client = app.test_client()
+    choose(client, "allow", category="marketing")  # "Always allow" on an embed, first visit
+    body = client.post("/consent/gpc", data={"gpc": "1"}, headers=JSON).get_json()
+    assert body["categories"]["marketing"] is False
+    assert body["decided"] is False  # analytics and preferences: still to be asked

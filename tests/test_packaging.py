@@ -114,6 +114,7 @@ DEMO_PACKAGES = {
     "itsdangerous",
     "jinja2",
     "markupsafe",
+    "publicsuffixlist",
     "sqlalchemy",
     "typing-extensions",
     "werkzeug",

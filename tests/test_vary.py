@@ -15,6 +15,7 @@ import pytest
 from flask import Flask, render_template_string
 
 from consent import Consent
+from consent.helpers import MAX_SCRIPT_ROOTS
 from tests.conftest import AppFactory
 from tests.serving import debian_program, free_port, serve
 
@@ -171,3 +172,51 @@ def test_a_shared_cache_never_serves_one_language_s_banner_to_another(
     # The cache does cache: each language's page is now a hit, in its own language.
     assert _get(varnish, GERMAN)[1:] == ("de", True)
     assert _get(varnish, ENGLISH)[1:] == ("en", True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/consent/accept", 405),
+        ("GET", "/consent/nothing-here", 404),
+        ("POST", "/consent/save?x", 400),
+    ],
+)
+def test_every_answer_under_the_prefix_is_no_store_errors_too(
+    make_app: AppFactory, method: str, path: str, status: int
+) -> None:
+    client = make_app().test_client()
+    data = {"category": "nope"} if method == "POST" else None
+    response = client.open(path, method=method, data=data)
+    assert response.status_code == status
+    assert response.headers.get_all("Cache-Control") == ["no-store"]
+
+
+def test_static_files_keep_their_long_cache(make_app: AppFactory) -> None:
+    client = make_app().test_client()
+    html = client.get("/").get_data(as_text=True)
+    css = html.split('<link rel="stylesheet" href="', 1)[1].split('"', 1)[0]
+    response = client.get(css)
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    response.close()
+
+
+@pytest.mark.parametrize("script_name", ["//evil.example", "/\\evil.example", "///evil.example"])
+def test_a_script_root_that_names_another_host_stays_on_this_one(
+    make_app: AppFactory, script_name: str
+) -> None:
+    """gunicorn takes ``SCRIPT_NAME`` from a header on loopback by default."""
+    client = make_app().test_client()
+    html = client.get("/", environ_overrides={"SCRIPT_NAME": script_name}).get_data(as_text=True)
+    assert 'action="/evil.example/consent/accept"' in html
+    assert "//evil.example" not in html
+    assert "\\evil" not in html
+
+
+def test_kept_urls_are_bounded_whatever_script_roots_arrive(make_app: AppFactory) -> None:
+    app = make_app()
+    client = app.test_client()
+    for n in range(MAX_SCRIPT_ROOTS * 3):
+        client.get("/", environ_overrides={"SCRIPT_NAME": f"/root{n}"})
+    assert 0 < len(app.extensions["consent"].url_cache) <= MAX_SCRIPT_ROOTS

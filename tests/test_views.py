@@ -127,9 +127,53 @@ def test_cookie_attributes(make_app: AppFactory) -> None:
     assert "Secure" not in parts
 
 
-def test_cookie_is_secure_on_https(client: Any) -> None:
-    header = consent_cookie(client.post("/consent/accept", base_url="https://localhost"))
+def test_over_https_the_choice_cookie_is_one_only_this_host_can_set(client: Any) -> None:
+    response = client.post("/consent/accept", base_url="https://www.example.com")
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-"))
+    parts = [p.strip() for p in header.split(";")]
+    assert parts[0].startswith("__Host-consent=ey")
+    assert {"Secure", "Path=/", "HttpOnly"} <= set(parts)
+    assert not any(p.startswith("Domain=") for p in parts)
+    assert consent_cookie(response) is None  # no plain-name copy
+    state = client.get("/consent/preferences", base_url="https://www.example.com", headers=JSON)
+    assert state.get_json()["decided"] is True
+
+
+def test_a_planted_plain_cookie_is_no_choice_over_https(make_app: AppFactory) -> None:
+    """Cookie tossing on a first visit: a sibling subdomain sets its own, validly
+    signed "accept" for the parent domain. Over https only ``__Host-`` counts."""
+    app = make_app()
+    attacker = app.test_client()
+    choose(attacker, "accept")  # over http: a plain, validly signed cookie
+    planted = attacker.get_cookie("consent").value
+    visitor = app.test_client(use_cookies=False)
+    state = visitor.get(
+        "/consent/preferences",
+        base_url="https://www.example.com",
+        headers={"Cookie": f"consent={planted}", **JSON},
+    ).get_json()
+    assert state["decided"] is False
+    assert state["consent_id"] is None
+    # Their own choice replaces the plain cookie, which is expired where it can live.
+    response = visitor.post(
+        "/consent/decline",
+        base_url="https://www.example.com",
+        headers={"Cookie": f"consent={planted}", **JSON},
+    )
+    headers = response.headers.getlist("Set-Cookie")
+    assert "consent=; Max-Age=0; Path=/" in headers
+    assert "consent=; Max-Age=0; Path=/; Domain=example.com" in headers
+    assert response.get_json()["consent_id"] != state["consent_id"]
+
+
+def test_a_configured_domain_keeps_the_plain_name(make_app: AppFactory) -> None:
+    """``__Host-`` forbids ``Domain``: a site that shares the choice across subdomains
+    keeps the plain name (and its defence is the two-cookie rule below)."""
+    client = make_app(CONSENT_COOKIE_DOMAIN="example.com").test_client()
+    response = client.post("/consent/accept", base_url="https://www.example.com")
+    header = consent_cookie(response)
     assert header is not None
+    assert "Domain=example.com" in header
     assert "Secure" in [p.strip() for p in header.split(";")]
 
 
@@ -322,7 +366,10 @@ def test_preferences_reflect_the_stored_choice(make_app: AppFactory) -> None:
 def test_preferences_partial_is_only_the_form(client: Any) -> None:
     html = client.get("/consent/preferences?partial=1&next=/a").get_data(as_text=True)
     assert "<html" not in html
-    assert html.lstrip().startswith('<div class="consent-settings"')
+    assert html.lstrip().startswith(
+        '<dialog id="consent-dialog" aria-labelledby="consent-settings-title">'
+    )
+    assert html.rstrip().endswith("</dialog>")
     assert 'id="consent-settings-title"' in html
     assert "data-consent-close" in html
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "consent" / "static" / "consent"
 LOCK = ROOT / "tools" / "assets.lock.json"
-SOURCES = ("consent.js", "embed.js", "gcm.js", "consent.css", "settings.css")
+SOURCES = ("consent.js", "embed.js", "gcm.js", "gpc.js", "consent.css", "settings.css")
 TERSER = "terser@5.36.0"
 
 

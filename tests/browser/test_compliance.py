@@ -365,6 +365,9 @@ def test_withdrawing_media_deletes_its_cookie_and_brings_the_placeholder_back(
     assert v.same_document()
     assert MEDIA_COOKIE not in v.cookies()
     assert NEWS_COOKIE in v.cookies()  # analytics stays allowed
+    # The player stops at once: its placeholder is back on this very page.
+    expect(placeholder(v)).to_be_visible()
+    expect(frame(v)).to_have_count(0)
 
     before = len(v.requests)
     v.goto("/video")

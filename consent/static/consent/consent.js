@@ -14,19 +14,16 @@
     if (gpc) for (const p of root.querySelectorAll("[data-consent-gpc]")) p.hidden = false;
   };
 
-  // The settings in a dialog; if anything fails, the settings page instead.
+  // The settings in a dialog (the server sends it whole); if anything fails,
+  // the settings page instead.
   const open = async (url) => {
     url.searchParams.set("partial", "1");
     try {
       const r = await fetch(url);
       if (!r.ok) throw r;
-      if (!dialog) {
-        dialog = d.createElement("dialog");
-        dialog.id = "consent-dialog";
-        dialog.setAttribute("aria-labelledby", "consent-settings-title");
-        d.body.append(dialog);
-      }
-      dialog.innerHTML = await r.text();
+      dialog?.remove();
+      d.body.insertAdjacentHTML("beforeend", await r.text());
+      dialog = d.body.lastElementChild;
       showGpc(dialog);
       // The dialog's stylesheet comes with it: show the dialog once it applies.
       const sheet = dialog.querySelector("link");
@@ -80,16 +77,20 @@
         old.replaceWith(s);
       }
 
-      // Expire cookies the visitor refused, on this host and its parent domains
-      // (the patterns are globs: * any run of characters, ? one character).
+      // Expire cookies the visitor refused, on this host and each parent domain,
+      // on this page's path and each one above it: a cookie is only reached by
+      // its own Domain and Path (the patterns are globs: * any run, ? one character).
       const glob = (p) => p.replace(/\W/g, (c) => c == "*" ? "[^=]*" : c == "?" ? "[^=]" : "\\" + c);
       const refused = RegExp("(?:^|; )(" + state.forget.map(glob).join("|") + ")=", "g");
+      // "/a/b" gives "/", "/a", "/a/", "/a/b", "/a/b/"; "www.shop.example" gives
+      // itself and each domain above it (the browser ignores the top-level one).
+      const paths = location.pathname.split("/").flatMap((_, i, a) => {
+        const p = a.slice(0, i + 1).join("/");
+        return [p || "/", p + "/"];
+      });
+      const domains = ["", ...location.hostname.split(".").map((_, i, a) => ";Domain=" + a.slice(i).join("."))];
       for (const [, name] of d.cookie.matchAll(refused)) {
-        const expire = name + "=;Max-Age=0;Path=/";
-        d.cookie = expire;
-        for (let h = location.hostname; h.includes("."); h = h.slice(h.indexOf(".") + 1)) {
-          d.cookie = expire + ";Domain=" + h;
-        }
+        for (const p of paths) for (const h of domains) d.cookie = name + "=;Max-Age=0;Path=" + p + h;
       }
 
       // Google Consent Mode: one update per decision (the server maps categories).
@@ -100,18 +101,17 @@
         banner?.remove();
         if (reopen) reopen.hidden = false;
       }
+      // A hidden form is posted by script (gpc.js), not the visitor: focus stays.
       if (status) status.textContent = status.dataset.saved;
-      // Listeners run first: embed.js replaces the placeholders now allowed,
-      // and focuses the new iframe when its own form was used.
-      const box = form.closest("[data-consent-embed]");
-      d.dispatchEvent(new CustomEvent("consent:change", { detail: state }));
-      const replaced = box && !box.isConnected;
-      const target = !replaced && ((opener?.isConnected && opener) ||
+      const target = !form.hidden && ((opener?.isConnected && opener) ||
         (!reopen?.hidden && reopen?.querySelector("button")) || d.querySelector("main,h1"));
       if (target) {
         if (target.tabIndex < 0) target.tabIndex = -1; // e.g. main: focusable by script
         target.focus();
       }
+      // Listeners run last: embed.js swaps in the iframes now allowed, and gives
+      // focus to the one whose own "Always allow" was used.
+      d.dispatchEvent(new CustomEvent("consent:change", { detail: state }));
     } catch {
       form.action = url;
       form.submit(); // fall back to the plain form post

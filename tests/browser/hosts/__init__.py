@@ -65,6 +65,11 @@ def create_app(*, csrf: bool = False, **config: Any) -> Flask:
             length=request.args.get("length", "long"),
         )
 
+    @app.get("/deep/<path:rest>")
+    def deep(rest: str) -> str:
+        """A page some folders down, where a tag may set cookies for its own path."""
+        return render_template("host.html", sheet="none", declares="none", length="short")
+
     @app.get("/sheet/<name>.css")
     def stylesheet(name: str) -> Any:
         if name not in SHEETS:
