@@ -166,7 +166,8 @@ def _write_receipt(
             action=action,
             control=control,
             gpc=new.gpc,
-            withdrawal=any(old.allows(c) and not new.allows(c) for c in optional),
+            # Granted in the stored choice, refused now (by the visitor or a signal).
+            withdrawal=any(old.choices.get(c, False) and not new.allows(c) for c in optional),
             reconsent=old.consent_id is not None and not old.decided,
         )
     except Exception:

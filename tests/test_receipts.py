@@ -31,6 +31,7 @@ SKIP_PG = (
     "PostgreSQL receipt tests skipped: set CONSENT_TEST_POSTGRES_URL (.ci/postgres.sh prints one)"
 )
 CATEGORIES = ["analytics", "marketing"]
+JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture(autouse=True)
@@ -723,3 +724,46 @@ def test_cli_import_puts_back_receipts_from_an_export_or_a_log(
     bad = runner.invoke(args=["consent", "receipts", "import", str(source)])
     assert bad.exit_code == 1
     assert "1 line(s) hold no receipt" in bad.output
+
+
+def test_a_first_visit_always_allow_records_only_what_was_answered(tmp_path: Path) -> None:
+    """Issue 14, item 5: "Always allow" on an embed answers for marketing alone;
+    the receipt must not call analytics and preferences "refused"."""
+    app = app_for(
+        f"sqlite:///{tmp_path / 'r.db'}",
+        tmp_path,
+        CONSENT_CATEGORIES=["analytics", "marketing", "preferences"],
+    )
+    client = app.test_client()
+    answered = client.post(
+        "/consent/allow", data={"category": "marketing", "control": "embed"}, headers=JSON
+    )
+    assert answered.status_code == 200
+    (stored,) = list(store_of(app).export())
+    assert stored.action == "allow"
+    assert stored.control == "embed"
+    assert stored.granted == ("marketing",)
+    assert stored.refused == ()
+    assert stored.unanswered == ("analytics", "preferences")
+
+    client.post("/consent/save", data={"category": "analytics"}, headers=JSON)
+    latest = list(store_of(app).export())[-1]
+    assert (latest.granted, latest.refused, latest.unanswered) == (
+        ("analytics",),
+        ("marketing", "preferences"),
+        (),
+    )
+
+
+def test_a_gpc_signal_that_rewrites_a_grant_writes_one_receipt(tmp_path: Path) -> None:
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    client = app.test_client()
+    client.post("/consent/accept", data={"control": "banner"}, headers=JSON)
+    for _ in range(2):  # the second page carries the rewritten cookie: nothing more
+        assert client.get("/", headers={"Sec-GPC": "1"}).status_code == 200
+    receipts = list(store_of(app).export())
+    assert [(r.action, r.control) for r in receipts] == [("accept", "banner"), ("gpc", "signal")]
+    assert receipts[1].gpc is True
+    assert receipts[1].refused == ("marketing",)
+    assert receipts[1].granted == ("analytics",)
+    assert receipts[1].withdrawal is True
