@@ -146,7 +146,13 @@ def settings_context(
             for category in state.policy.categories
         ],
         "cookie_rows": {
-            category.id: cookie_rows(category, locale, translations)
+            category.id: cookie_rows(
+                category,
+                locale,
+                translations,
+                # The choice cookie as this request sees it (``__Host-consent`` on https).
+                {config.cookie_name: config.cookie_name_for(request)},
+            )
             for category in state.policy.categories
         },
         "decided_on": format_date(state.decided_at, format="long", locale=locale.id)
@@ -314,9 +320,15 @@ class CookieRow:
 
 
 def cookie_rows(
-    category: Category, locale: LocaleInfo, translations: NullTranslations
+    category: Category,
+    locale: LocaleInfo,
+    translations: NullTranslations,
+    names: Mapping[str, str] | None = None,
 ) -> list[CookieRow]:
+    """The category's declared cookies in the visitor's language; ``names`` maps a
+    declared name to the one the browser holds."""
     gettext = translations.gettext
+    names = names or {}
     rows = []
     for cookie in category.cookies:
         lifetime = cookie.lifetime
@@ -332,7 +344,7 @@ def cookie_rows(
             duration = texts.pick(lifetime, locale, gettext)
         rows.append(
             CookieRow(
-                cookie.name,
+                names.get(cookie.name, cookie.name),
                 texts.pick(cookie.provider, locale, gettext)
                 if cookie.provider
                 else gettext("This website"),

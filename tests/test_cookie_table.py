@@ -119,3 +119,15 @@ def test_no_parent_domains_for_single_labels_and_ips(make_app: AppFactory, base:
     deletions = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("_fbp=")]
     assert len(deletions) == 1
     assert "Domain=" not in deletions[0]
+
+
+def test_the_choice_cookie_is_declared_by_the_name_the_browser_holds(
+    make_app: AppFactory,
+) -> None:
+    client = make_app(CONSENT_CATEGORIES=CATEGORIES).test_client()
+    secure = client.get("/consent/policy", base_url="https://www.example.com").get_data(
+        as_text=True
+    )
+    plain = client.get("/consent/policy").get_data(as_text=True)
+    assert "<code>__Host-consent</code>" in secure
+    assert "<code>consent</code>" in plain
