@@ -31,14 +31,20 @@ def vary_on_consent(wsgi_app: WSGIApplication, prefix: str = "/consent") -> WSGI
     prefix = prefix.rstrip("/")
     static = prefix + "/static/"
 
+    def under_prefix(path: str) -> bool:
+        # With no prefix the blueprint shares the site's paths: its own
+        # after_request hook marks its answers, and nothing else is ours.
+        if not prefix or path.startswith(static):
+            return False
+        return path == prefix or path.startswith(prefix + "/")
+
     def vary_on_consent_app(
         environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
         script = environ.get("SCRIPT_NAME", "")
         if script.startswith(("//", "/\\")):
             environ["SCRIPT_NAME"] = "/" + script.lstrip("/\\")
-        path = environ.get("PATH_INFO", "")
-        ours = path.startswith(prefix) and not path.startswith(static)
+        ours = under_prefix(environ.get("PATH_INFO", ""))
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
             if READ_ENVIRON_KEY in environ:

@@ -220,3 +220,20 @@ def test_kept_urls_are_bounded_whatever_script_roots_arrive(make_app: AppFactory
     for n in range(MAX_SCRIPT_ROOTS * 3):
         client.get("/", environ_overrides={"SCRIPT_NAME": f"/root{n}"})
     assert 0 < len(app.extensions["consent"].url_cache) <= MAX_SCRIPT_ROOTS
+
+
+def test_only_paths_under_the_prefix_are_ours(make_app: AppFactory) -> None:
+    """A site's own ``/consenting`` is not under ``/consent``; with no prefix at all,
+    only the blueprint's answers (marked by its own hook) are ``no-store``."""
+    for prefix in ("/consent", ""):
+        app = make_app(CONSENT_URL_PREFIX=prefix)
+
+        @app.get("/consenting-adults")
+        def adults() -> str:
+            return "the site's own page"
+
+        client = app.test_client()
+        assert "Cache-Control" not in client.get("/consenting-adults").headers, prefix
+        assert "Cache-Control" not in client.get("/plain").headers, prefix
+        preferences = client.get(f"{prefix}/preferences")
+        assert preferences.headers.get_all("Cache-Control") == ["no-store"], prefix
