@@ -91,14 +91,9 @@ def make_gettext(translations: NullTranslations) -> Callable[..., str]:
     """A ``_(message, **variables)`` for templates that never fails on a bad catalog."""
 
     def gettext(message: str, **variables: Any) -> str:
-        text = translations.gettext(message)
         if not variables:
-            return text
-        try:
-            return text % variables
-        except (KeyError, ValueError, TypeError):
-            current_app.logger.warning("broken placeholder in translation of %r", message)
-            return message % variables
+            return translations.gettext(message)
+        return _fill(translations.gettext, message, **variables)
 
     return gettext
 

@@ -107,17 +107,22 @@ class ConsentState:
         )
 
     @property
+    def _stores_gpc_grant(self) -> bool:
+        """Whether the stored choice grants a category a GPC signal refuses."""
+        return any(self.choices.get(cid) for cid in self.policy.gpc_ids)
+
+    @property
     def gpc_overrides(self) -> bool:
         """Whether a GPC signal now refuses what the stored choice granted: the
         choice should be rewritten, so that it stays refused without the signal."""
-        return self.gpc and any(self.choices.get(cid) for cid in self.policy.gpc_ids)
+        return self.gpc and self._stores_gpc_grant
 
     @property
     def grants_gpc_categories(self) -> bool:
         """Whether the stored choice grants what a GPC signal would refuse, with no
         ``Sec-GPC`` header here: the page lets our script apply a signal only the
         browser's JavaScript shows (``navigator.globalPrivacyControl``)."""
-        return not self.gpc and any(self.choices.get(cid) for cid in self.policy.gpc_ids)
+        return not self.gpc and self._stores_gpc_grant
 
     def _refused_by_gpc(self, cid: str) -> bool:
         return self.gpc and cid in self.policy.gpc_ids

@@ -153,6 +153,7 @@ def _write_receipt(
     from .receipts import Receipt
 
     optional = config.policy.optional_ids
+    granted = tuple(c for c in optional if new.allows(c))
     assert new.consent_id is not None
     try:
         receipt = Receipt(
@@ -160,7 +161,7 @@ def _write_receipt(
             revision=config.policy.revision,
             banner_fingerprint=config.banner_fingerprint(),
             locale=config.locale().id,
-            granted=tuple(c for c in optional if new.allows(c)),
+            granted=granted,
             refused=new.declined,
             unanswered=new.unanswered,
             action=action,
@@ -175,7 +176,7 @@ def _write_receipt(
             "consent receipt LOST: could not be made for consent id %s, action %s, granted %s",
             new.consent_id,
             action,
-            [c for c in optional if new.allows(c)],
+            granted,
         )
         return
     config.receipts.record(receipt)
