@@ -31,13 +31,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 try:
     import sqlalchemy as sa
-    from sqlalchemy.dialects import postgresql as postgresql_dialect
-    from sqlalchemy.dialects import sqlite as sqlite_dialect
     from sqlalchemy.engine import Engine, make_url
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -713,22 +712,28 @@ def _log_lost(receipt: Receipt, why: str, body: str | None = None) -> None:
     logger.error("consent receipt LOST (%s): %s", why, body)
 
 
-#: INSERTs that skip a receipt id already stored (a spool written twice, a race
-#: between two flushers), per dialect.
-_INSERT_NEW = {
-    "postgresql": postgresql_dialect.insert(receipts_table).on_conflict_do_nothing(
-        index_elements=["receipt_id"]
-    ),
-    "sqlite": sqlite_dialect.insert(receipts_table).on_conflict_do_nothing(
-        index_elements=["receipt_id"]
-    ),
-}
+@cache
+def _insert_new_statement(dialect: str) -> Any:
+    """An INSERT that skips a receipt id already stored (a spool written twice, a
+    race between two flushers), for the dialects that have one. Built on first
+    use: an SQLite site does not import the PostgreSQL dialect at start-up."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(receipts_table).on_conflict_do_nothing(
+            index_elements=["receipt_id"]
+        )
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(receipts_table).on_conflict_do_nothing(index_elements=["receipt_id"])
+    return None
 
 
 def _insert_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
     """Insert ``rows`` (at most ``BATCH``), skipping receipt ids already stored;
     how many were new."""
-    statement = _INSERT_NEW.get(conn.dialect.name)
+    statement = _insert_new_statement(conn.dialect.name)
     if statement is not None:
         result = conn.execute(statement, rows, execution_options={"preserve_rowcount": True})
         return int(result.rowcount)
