@@ -171,25 +171,28 @@ class Catalogs:
         if not reload and locale in self._translations:
             return self._translations[locale]
         chain: gettext.NullTranslations = gettext.NullTranslations()
+        for loaded in self._catalogs(locale, reload=reload):
+            # Each gettext object can only have one fallback chain, and the
+            # cached ones are shared between apps: wrap instead of chaining.
+            chain = _Layer(loaded, chain)
+        self._translations[locale] = chain
+        return chain
+
+    def _catalogs(self, locale: str, *, reload: bool = False) -> list[gettext.GNUTranslations]:
+        """The catalogs for ``locale`` there are: ours first, then the host's."""
+        found = []
         for directory in (self.shipped_dir, *self.override_dirs):
             loaded = load_catalog(directory, locale, reload=reload)
             if loaded is not None:
-                # Each gettext object can only have one fallback chain, and the
-                # cached ones are shared between apps: wrap instead of chaining.
-                chain = _Layer(loaded, chain)
-        self._translations[locale] = chain
-        return chain
+                found.append(loaded)
+        return found
 
     def translates(self, locale: str, message: str) -> bool:
         """Whether one of the catalogs (ours or the host's) has ``message`` for
         ``locale``; English, the source language, needs none."""
         if locale == "en":
             return True
-        for directory in (self.shipped_dir, *self.override_dirs):
-            loaded = load_catalog(directory, locale)
-            if loaded is not None and message in loaded._catalog:  # type: ignore[attr-defined]
-                return True
-        return False
+        return any(message in c._catalog for c in self._catalogs(locale))  # type: ignore[attr-defined]
 
     def match(self, tag: str | Locale | None) -> str | None:
         """The offered locale that best serves a language tag, or ``None``."""
